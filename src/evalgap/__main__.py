@@ -1,0 +1,5 @@
+import sys
+
+from evalgap.cli import main
+
+sys.exit(main())

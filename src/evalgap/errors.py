@@ -1,0 +1,67 @@
+"""Errors that evalgap raises for bad input.
+
+Every problem with user input is an :class:`EvalgapError`. Its message is one line that
+names the file (or panel), the place in it (row, column, key) and what was expected, so the
+command line can print it as is and exit with status 2.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+__all__ = [
+    "AnalysisError",
+    "ChecksumError",
+    "EvalgapError",
+    "InputError",
+    "UnknownPanelError",
+]
+
+
+class EvalgapError(Exception):
+    """Base class for every error evalgap raises about its input.
+
+    Parameters
+    ----------
+    problem
+        What is wrong, as a short clause ("expected a number, got 'abc'").
+    source
+        The file, panel or argument the problem is in, if any.
+    where
+        The place inside ``source`` (``"row 4, column 'mmlu'"``), if any.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        source: str | PathLike[str] | None = None,
+        where: str | None = None,
+    ) -> None:
+        self.problem = " ".join(str(problem).split())
+        self.source = None if source is None else str(source)
+        self.where = where
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """The message as one line: ``source: where: problem``."""
+        parts = [p for p in (self.source, self.where) if p]
+        parts.append(self.problem)
+        return ": ".join(parts).replace("\n", " ")
+
+
+class InputError(EvalgapError):
+    """A file or table is malformed: wrong shape, wrong type, duplicate or missing ids."""
+
+
+class AnalysisError(EvalgapError):
+    """The input is well formed but the requested analysis cannot be done on it
+    (too few models, a constant column, an unknown benchmark name)."""
+
+
+class UnknownPanelError(EvalgapError):
+    """A named panel is not in the catalog."""
+
+
+class ChecksumError(EvalgapError):
+    """A downloaded or local data file does not have its pinned sha256."""
