@@ -1,0 +1,451 @@
+"""The safetywashing audit: does each safety benchmark mostly track capabilities or compute?
+
+For every non-capability benchmark of a panel, oriented so higher is safer: its
+correlation with the capabilities score (Spearman by default) and with training FLOP, the
+slope of its score per SD of the capabilities score, a bootstrap interval for each that
+resamples models and re-estimates the capabilities score inside every resample, a
+permutation p-value, and a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from evalgap._version import __version__
+from evalgap.capability import (
+    MIN_MODELS,
+    CapabilitiesScore,
+    PCAMatrix,
+    _capability_matrix,
+    _fit,
+    _summarise,
+    check_capability_inputs,
+    universe_of,
+)
+from evalgap.correlate import (
+    CORRELATION_METHODS,
+    CorrelationMethod,
+    CorrelationPlan,
+    availability,
+    permutation_pvalues,
+)
+from evalgap.errors import AnalysisError
+from evalgap.panel import Panel
+from evalgap.resample import (
+    CI_METHODS,
+    CIMethod,
+    bootstrap_weights,
+    confidence_intervals,
+    jackknife_weights,
+)
+from evalgap.verdict import Bands, band_of, verdict_of
+
+__all__ = ["AuditResult", "audit"]
+
+#: Progress callback: called with (resamples done, resamples in all).
+Progress = Callable[[int, int], None]
+
+# Resamples per block: bounds memory at a few hundred MB for panels of a few hundred models.
+_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What :func:`audit` found.
+
+    Attributes
+    ----------
+    table
+        One row per audited benchmark, sorted by |capabilities correlation|, with columns
+        ``benchmark, name, role, area, metric, oriented, n, capabilities_correlation,
+        ci_low, ci_high, p_value, band, verdict, compute_n, compute_correlation,
+        compute_ci_low, compute_ci_high, compute_p_value, slope, slope_ci_low,
+        slope_ci_high, n_boot_valid, note``.
+    areas
+        One row per area: how many benchmarks, the median correlation, and how many fall in
+        each verdict.
+    capabilities
+        The capabilities score and its PCA.
+    settings
+        Every choice that produced the numbers (method, seed, resamples, ...).
+    panel
+        The panel audited.
+    """
+
+    table: pd.DataFrame
+    areas: pd.DataFrame
+    capabilities: CapabilitiesScore
+    settings: dict[str, Any]
+    panel: Panel = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``settings``, ``capabilities``, ``benchmarks``, ``areas``."""
+        return {
+            "evalgap_version": __version__,
+            "settings": self.settings,
+            "capabilities": self.capabilities.to_dict(),
+            "benchmarks": _records(self.table),
+            "areas": _records(self.areas),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text (NaN written as null)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def benchmark(self, benchmark: str) -> pd.Series:
+        """The table row of one benchmark."""
+        rows = self.table[self.table["benchmark"] == benchmark]
+        if rows.empty:
+            raise AnalysisError(f"benchmark {benchmark!r} was not audited")
+        return rows.iloc[0]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            clean[key] = value
+        out.append(clean)
+    return out
+
+
+def _check_benchmarks(
+    panel: Panel, caps: Sequence[str], benchmarks: Iterable[str] | None
+) -> list[str]:
+    if benchmarks is None:
+        chosen = [b for b in panel.benchmark_ids if b not in caps]
+    else:
+        chosen = list(dict.fromkeys(str(b) for b in benchmarks))
+        unknown = [b for b in chosen if b not in panel.scores.columns]
+        if unknown:
+            raise AnalysisError(f"unknown benchmark {unknown[0]!r}", source=panel.source or None)
+        overlap = [b for b in chosen if b in caps]
+        if overlap:
+            raise AnalysisError(
+                f"benchmark {overlap[0]!r} is one of the capability benchmarks; a benchmark "
+                "cannot be audited against a score built from itself",
+                source=panel.source or None,
+            )
+    if not chosen:
+        raise AnalysisError(
+            "nothing to audit: every benchmark is a capability benchmark",
+            source=panel.source or None,
+        )
+    return chosen
+
+
+def _check_targets(
+    y: NDArray[np.float64], has_cap: NDArray[np.bool_], names: list[str], source: str
+) -> None:
+    for j, name in enumerate(names):
+        use = has_cap & ~np.isnan(y[:, j])
+        n = int(use.sum())
+        if n < MIN_MODELS:
+            raise AnalysisError(
+                f"benchmark {name!r} has scores for only {n} of the models with a "
+                f"capabilities score (at least {MIN_MODELS} are needed)",
+                source=source or None,
+            )
+        values = y[use, j]
+        if np.ptp(values) == 0:
+            raise AnalysisError(
+                f"benchmark {name!r} has the same score ({values[0]:g}) for every model, "
+                "so its correlation with anything is undefined; drop it",
+                source=source or None,
+            )
+
+
+def audit(
+    panel: Panel,
+    capabilities: Iterable[str] | None = None,
+    *,
+    benchmarks: Iterable[str] | None = None,
+    method: CorrelationMethod = "spearman",
+    impute: bool = False,
+    pca: PCAMatrix = "spearman",
+    impute_rank: int = 2,
+    n_boot: int = 10_000,
+    n_perm: int = 10_000,
+    confidence_level: float = 0.95,
+    ci_method: CIMethod = "bca",
+    bands: Bands | tuple[float, float] = Bands(),
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit every non-capability benchmark of a panel against capabilities and compute.
+
+    Parameters
+    ----------
+    panel
+        The score matrix; lower-is-better benchmarks are negated first so higher is safer.
+    capabilities
+        Capability benchmark ids; default: the panel's capability set.
+    benchmarks
+        Benchmarks to audit; default: every benchmark that is not a capability benchmark.
+    method
+        Correlation with the capabilities score and with FLOP: ``spearman`` (the paper),
+        ``pearson`` or ``kendall``. The capabilities score itself always comes from
+        ``pca``.
+    impute
+        False: paper mode (models missing a capability score are dropped). True: impute
+        missing capability scores by iterative low-rank SVD.
+    pca
+        Matrix for the capabilities PCA: ``spearman`` (paper), ``pearson``, ``covariance``.
+    impute_rank
+        Rank of the imputation when ``impute`` is True.
+    n_boot
+        Bootstrap resamples of models (0 turns the bootstrap off).
+    n_perm
+        Permutations for the p-values (0 turns them off).
+    confidence_level
+        Coverage of the intervals.
+    ci_method
+        ``bca`` (bias-corrected and accelerated) or ``percentile``.
+    bands
+        Verdict cut-offs on |rho| (moderate, high).
+    seed
+        Seed for resampling and permutations: the same seed gives the same output.
+    progress
+        Called as ``progress(done, total)`` while resampling.
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    >>> from evalgap import load_panel, audit
+    >>> result = audit(load_panel("safetywashing-2024:chat"), n_boot=1000)  # doctest: +SKIP
+    >>> result.benchmark("truthfulqa_mc1")["capabilities_correlation"]  # doctest: +SKIP
+    0.812...
+    """
+    if method not in CORRELATION_METHODS:
+        raise AnalysisError(
+            f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}"
+        )
+    if ci_method not in CI_METHODS:
+        raise AnalysisError(f"ci_method must be one of {', '.join(CI_METHODS)}, got {ci_method!r}")
+    if n_boot < 0 or n_perm < 0:
+        raise AnalysisError("n_boot and n_perm must be 0 or more")
+    if 0 < n_boot < 100:
+        raise AnalysisError(f"n_boot={n_boot} is too few for an interval; use 0 or at least 100")
+    if not 0 < confidence_level < 1:
+        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
+    if not isinstance(bands, Bands):
+        try:
+            bands = Bands(*bands)
+        except (TypeError, ValueError) as exc:
+            raise AnalysisError(f"bad verdict bands {bands!r}: {exc}") from None
+
+    caps, _ = _capability_matrix(panel, list(capabilities) if capabilities is not None else None)
+    targets = _check_benchmarks(panel, caps, benchmarks)
+    # Canonical order: results must not depend on the order of rows or columns in a file.
+    model_ids = sorted(panel.model_ids)
+    caps_sorted = sorted(caps)
+    targets_sorted = sorted(targets)
+    oriented = panel.oriented_scores().loc[model_ids]
+    cap_frame = oriented[caps_sorted]
+    x = cap_frame.to_numpy(dtype=float)
+    y = oriented[targets_sorted].to_numpy(dtype=float)
+    flop = panel.flop().loc[model_ids].to_numpy(dtype=float)
+    log_flop = np.log10(np.where(flop > 0, flop, np.nan))
+    n = len(model_ids)
+
+    mode = "impute" if impute else "paper"
+    universe, reasons = universe_of(x, mode)
+    check_capability_inputs(cap_frame, universe, panel.source)
+    _check_targets(y, universe, targets_sorted, panel.source)
+    if impute and not 1 <= impute_rank < len(caps):
+        raise AnalysisError(f"impute_rank must be between 1 and {len(caps) - 1}, got {impute_rank}")
+
+    fit_args = {"mode": mode, "pca": pca, "impute_rank": impute_rank, "universe": universe}
+    point_fit = _fit(x, np.ones((1, n)), reference=None, **fit_args)
+    cap = _summarise(
+        panel, caps_sorted, cap_frame, point_fit, universe, reasons, mode, pca, impute_rank
+    )
+    # Report loadings in the order the user named the capability benchmarks.
+    cap = _reorder_capabilities(cap, caps)
+    reference = point_fit.loadings[0]
+    s = point_fit.scores[0]
+
+    cap_plan = CorrelationPlan(y, universe, method)
+    slope_plan = CorrelationPlan(y, universe, "pearson")
+    flop_plan = CorrelationPlan(y, ~np.isnan(log_flop), method)
+
+    def statistics(
+        w: NDArray[np.float64], fit_scores: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], ...]:
+        return (
+            cap_plan.correlations(fit_scores, w),
+            flop_plan.correlations(log_flop, w),
+            slope_plan.slopes(fit_scores, w),
+        )
+
+    rho, c_rho, slope = (a[0] for a in statistics(np.ones((1, n)), s[None, :]))
+
+    ss = np.random.SeedSequence(seed)
+    boot_rng, perm_rng = (np.random.default_rng(child) for child in ss.spawn(2))
+    p_value = permutation_pvalues(y, s, rho, method, n_perm, perm_rng)
+    c_p_value = permutation_pvalues(y, log_flop, c_rho, method, n_perm, perm_rng)
+
+    k = len(targets_sorted)
+    lows = {name: np.full(k, np.nan) for name in ("rho", "c_rho", "slope")}
+    highs = {name: np.full(k, np.nan) for name in ("rho", "c_rho", "slope")}
+    n_valid = np.zeros(k, dtype=np.int64)
+    notes: list[list[str]] = [[] for _ in range(k)]
+    if n_boot > 0:
+        weights = bootstrap_weights(n, n_boot, boot_rng)
+        boots = [np.empty((n_boot, k)) for _ in range(3)]
+        for lo in range(0, n_boot, _CHUNK):
+            w = weights[lo : lo + _CHUNK]
+            fit = _fit(x, w, reference=reference, **fit_args)
+            for out, stat in zip(boots, statistics(w, fit.scores), strict=True):
+                stat[~fit.valid] = np.nan
+                out[lo : lo + len(w)] = stat
+            if progress is not None:
+                progress(min(lo + _CHUNK, n_boot), n_boot)
+        jack = None
+        if ci_method == "bca":
+            wj = jackknife_weights(n)
+            jfit = _fit(x, wj, reference=reference, **fit_args)
+            jack = list(statistics(wj, jfit.scores))
+        for idx, (name, est) in enumerate((("rho", rho), ("c_rho", c_rho), ("slope", slope))):
+            lo_, hi_, valid, why = confidence_intervals(
+                boots[idx],
+                est,
+                None if jack is None else jack[idx],
+                confidence_level=confidence_level,
+                method=ci_method,
+            )
+            lows[name], highs[name] = lo_, hi_
+            if name == "rho":
+                n_valid = valid
+                for j, note in enumerate(why):
+                    if note:
+                        notes[j].append(note)
+
+    has = availability(y, s)
+    has_flop = availability(y, log_flop)
+    compute_n = has_flop.sum(axis=0)
+    for j in range(k):
+        if np.isnan(log_flop).all():
+            notes[j].append("no training FLOP known for any model")
+        elif compute_n[j] < MIN_MODELS:
+            notes[j].append(f"training FLOP known for only {compute_n[j]} of its models")
+    too_few_flop = compute_n < MIN_MODELS
+    for arr in (c_rho, c_p_value, lows["c_rho"], highs["c_rho"]):
+        arr[too_few_flop] = np.nan
+
+    meta = panel.benchmarks.loc[targets_sorted]
+    table = pd.DataFrame(
+        {
+            "benchmark": targets_sorted,
+            "name": meta["name"].to_numpy(),
+            "role": meta["role"].to_numpy(),
+            "area": meta["area"].to_numpy(),
+            "metric": meta["metric"].to_numpy(),
+            "oriented": np.where(meta["higher_is_better"].to_numpy(dtype=bool), "as is", "negated"),
+            "n": has.sum(axis=0),
+            "capabilities_correlation": rho,
+            "ci_low": lows["rho"],
+            "ci_high": highs["rho"],
+            "p_value": p_value,
+            "band": [band_of(r, bands) for r in rho],
+            "verdict": [
+                verdict_of(r, a, b, bands)
+                for r, a, b in zip(rho, lows["rho"], highs["rho"], strict=True)
+            ],
+            "compute_n": compute_n,
+            "compute_correlation": c_rho,
+            "compute_ci_low": lows["c_rho"],
+            "compute_ci_high": highs["c_rho"],
+            "compute_p_value": c_p_value,
+            "slope": slope,
+            "slope_ci_low": lows["slope"],
+            "slope_ci_high": highs["slope"],
+            "n_boot_valid": n_valid if n_boot > 0 else np.zeros(k, dtype=np.int64),
+            "note": ["; ".join(nt) for nt in notes],
+        }
+    )
+    order = np.lexsort((table["benchmark"].to_numpy(), -np.abs(np.nan_to_num(rho, nan=-1.0))))
+    table = table.iloc[order].reset_index(drop=True)
+
+    settings = {
+        "panel": panel.source,
+        "n_models": n,
+        "n_models_scored": int(universe.sum()),
+        "capabilities": list(caps),
+        "benchmarks_audited": k,
+        "method": method,
+        "capabilities_mode": mode,
+        "pca": pca,
+        "impute_rank": impute_rank if impute else None,
+        "n_boot": n_boot,
+        "n_perm": n_perm,
+        "ci_method": ci_method if n_boot > 0 else None,
+        "confidence_level": confidence_level,
+        "bands": {"moderate": bands.moderate, "high": bands.high},
+        "seed": seed,
+        "orientation": "every benchmark oriented so higher is safer (or more capable); "
+        "lower-is-better benchmarks negated",
+        "compute": "correlation with log10 training FLOP (rank methods are unaffected by the log)",
+        "files": dict(panel.files),
+    }
+    return AuditResult(
+        table=table,
+        areas=_area_summary(table),
+        capabilities=cap,
+        settings=settings,
+        panel=panel,
+    )
+
+
+def _reorder_capabilities(cap: CapabilitiesScore, order: Sequence[str]) -> CapabilitiesScore:
+    from dataclasses import replace
+
+    order = list(order)
+    table = cap.table.set_index("benchmark").loc[order].reset_index()
+    return replace(
+        cap,
+        loadings=cap.loadings.loc[order],
+        correlation_matrix=cap.correlation_matrix.loc[order, order],
+        table=table,
+    )
+
+
+def _area_summary(table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for area, group in table.groupby(table["area"].replace("", "(none)"), sort=True):
+        rho = group["capabilities_correlation"]
+        verdicts = group["verdict"]
+        rows.append(
+            {
+                "area": area,
+                "n_benchmarks": len(group),
+                "median_correlation": float(rho.median()),
+                "mean_abs_correlation": float(rho.abs().mean()),
+                "median_compute_correlation": float(group["compute_correlation"].median()),
+                "high": int(verdicts.str.startswith("high").sum()),
+                "moderate": int(verdicts.str.startswith("moderate").sum()),
+                "low": int((verdicts == "low").sum()),
+                "uncertain": int((verdicts == "uncertain").sum()),
+            }
+        )
+    areas = pd.DataFrame(rows)
+    if areas.empty:
+        return areas
+    return areas.sort_values(["mean_abs_correlation", "area"], ascending=[False, True]).reset_index(
+        drop=True
+    )
