@@ -1,6 +1,8 @@
 """evalgap: is this AI safety evaluation result real evidence of safety?"""
 
 from evalgap._version import __version__
+from evalgap.audit import AuditResult, audit
+from evalgap.capability import CapabilitiesScore, capabilities_score
 from evalgap.catalog import PanelSpec, list_panels, load_panel
 from evalgap.errors import (
     AnalysisError,
@@ -10,9 +12,13 @@ from evalgap.errors import (
     UnknownPanelError,
 )
 from evalgap.panel import Panel
+from evalgap.verdict import Bands
 
 __all__ = [
     "AnalysisError",
+    "AuditResult",
+    "Bands",
+    "CapabilitiesScore",
     "ChecksumError",
     "EvalgapError",
     "InputError",
@@ -20,6 +26,8 @@ __all__ = [
     "PanelSpec",
     "UnknownPanelError",
     "__version__",
+    "audit",
+    "capabilities_score",
     "list_panels",
     "load_panel",
 ]

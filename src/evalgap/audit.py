@@ -180,7 +180,7 @@ def audit(
     n_perm: int = 10_000,
     confidence_level: float = 0.95,
     ci_method: CIMethod = "bca",
-    bands: Bands | tuple[float, float] = Bands(),
+    bands: Bands | tuple[float, float] = (0.4, 0.7),
     seed: int = 0,
     progress: Progress | None = None,
 ) -> AuditResult:
