@@ -91,6 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--top", metavar="N", type=int, help="show only the N benchmarks with the largest |rho|"
     )
+    out.add_argument(
+        "--html", metavar="FILE", help="also write the self-contained HTML report here"
+    )
     parser.set_defaults(run=run)
 
 
@@ -138,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         color = args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = render_table(result, top=args.top, color=color)
+    if args.html:
+        from evalgap.report import write_report
+
+        write_report(result, args.html)
     emit(text, args.out)
     return 0
 
