@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +29,7 @@ from evalgap.errors import InputError
 __all__ = [
     "ITEM_COLUMNS",
     "MAX_JSON_BYTES",
+    "SKIP_NOTE",
     "MetricChoice",
     "MetricValue",
     "Run",
@@ -43,6 +44,9 @@ __all__ = [
 
 #: Columns of per-item records: one row per model, benchmark and item.
 ITEM_COLUMNS = ("model", "benchmark", "item", "score")
+
+#: Reader notes that start with this go to the import's ``skipped`` table, not warnings.
+SKIP_NOTE = "left out: "
 
 #: Largest JSON file (or single JSON value inside a streamed file) read into memory.
 MAX_JSON_BYTES = 256 * 1024**2
@@ -88,6 +92,14 @@ class Run:
         Remarks for the import report (partial runs, odd values).
     role
         ``task`` or ``group`` (lm-eval groups), ``subtask`` (a task inside a group).
+    order
+        Metric names in the order the harness wrote them.
+    ambiguous
+        True when ``declared`` is only a fallback among several candidates (an Inspect
+        log with several scorers and no declared headline).
+    alias
+        A shorter benchmark id to use when it is unambiguous across an import (HELM's
+        scenario name ``bbq`` for ``bbq:subject=all,method=multiple_choice_joint``).
     """
 
     model: str
@@ -102,6 +114,8 @@ class Run:
     notes: list[str] = field(default_factory=list)
     role: str = "task"
     order: tuple[str, ...] = ()
+    ambiguous: bool = False
+    alias: str | None = None
 
     def metric_names(self) -> list[str]:
         """Metric names in the order the harness wrote them."""
@@ -222,7 +236,7 @@ def parse_time(value: Any) -> float | None:
         except ValueError:
             return None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     return stamp.timestamp()
 
 
