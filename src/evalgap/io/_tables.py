@@ -94,7 +94,7 @@ def _wide_scores(frame: pd.DataFrame, path: _Path) -> pd.DataFrame:
         numeric[col] = to_number_column(values, source=path, column=col)
     scores = pd.DataFrame(numeric)
     scores.index = pd.Index([str(m).strip() for m in models], name="model", dtype=object)
-    scores.columns.name = "benchmark"
+    scores.columns = pd.Index(header[1:], name="benchmark", dtype=object)
     return scores
 
 
@@ -174,7 +174,8 @@ def panel_from_long(
     wide = records.pivot(index="model", columns="benchmark", values="score")
     # pivot sorts; keep the order in which models and benchmarks first appear.
     wide = wide.loc[pd.unique(records["model"]), pd.unique(records["benchmark"])]
-    wide.index.name, wide.columns.name = "model", "benchmark"
+    wide.index = pd.Index(list(wide.index), name="model", dtype=object)
+    wide.columns = pd.Index(list(wide.columns), name="benchmark", dtype=object)
     return wide.astype(float)
 
 
