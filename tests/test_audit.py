@@ -182,3 +182,30 @@ def test_json_has_the_documented_shape(chat_panel):
     rhos = [abs(b["capabilities_correlation"]) for b in data["benchmarks"]]
     assert rhos == sorted(rhos, reverse=True)
     assert {a["area"] for a in data["areas"]} >= {"weaponization", "truthfulness", "calibration"}
+
+
+def test_rows_stay_aligned_when_a_model_is_dropped():
+    """The reference script assigns capabilities scores positionally after dropping
+    incomplete rows; evalgap keys everything by model id."""
+    panel = make_panel(n_models=25, seed=4)
+    scores = panel.scores.copy()
+    scores.loc["model-010", "cap2"] = np.nan
+    holed = evalgap.Panel.from_frames(
+        scores, models=panel.models, capabilities=panel.default_capabilities
+    )
+    result = evalgap.audit(holed, n_boot=0, n_perm=0)
+    # the paper's steps, keyed by model id: z-score over every model that has the
+    # benchmark, then drop the incomplete row, then PCA
+    caps = list(panel.default_capabilities)
+    z = (scores - scores.mean()) / scores.std(ddof=0)
+    complete = z[caps].dropna()
+    _, vectors = np.linalg.eigh(complete.corr(method="spearman").to_numpy())
+    pc = vectors[:, -1] * np.sign(vectors[np.abs(vectors[:, -1]).argmax(), -1])
+    expected = pd.Series(complete.to_numpy() @ pc, index=complete.index)
+    got = result.capabilities.scores
+    assert np.isnan(got["model-010"])
+    np.testing.assert_allclose(got[expected.index], expected, atol=1e-12)
+    row = result.benchmark("safety")
+    assert row["n"] == 24
+    rho = scipy.stats.spearmanr(scores.loc[expected.index, "safety"], expected).statistic
+    assert row["capabilities_correlation"] == pytest.approx(rho, abs=1e-12)

@@ -253,6 +253,14 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
             str(row.uncertain),
         )
     console.print(areas)
+    caps = Table(title="Capability benchmarks (the capabilities score)", header_style="bold")
+    for col in ("Benchmark", "PC1 loading", "ρ with score", "n"):
+        caps.add_column(col, justify="left" if col == "Benchmark" else "right")
+    for row in cap.table.itertuples():
+        caps.add_row(str(row.name), f"{row.loading:.3f}", _num(row.correlation), str(row.n))
+    console.print(caps)
+    eig = ", ".join(f"{v:.2f}" for v in cap.eigenvalues[:4])
+    console.print(f"Eigenvalues (largest first): {eig}, ...")
     notes = [(r.name, r.note) for r in result.table.itertuples() if r.note]
     if notes:
         distinct = sorted({note for _, note in notes})
