@@ -11,6 +11,8 @@ from evalgap.errors import (
     InputError,
     UnknownPanelError,
 )
+from evalgap.io.detect import ImportResult, import_results
+from evalgap.matching import MatchResult, match_models
 from evalgap.panel import Panel
 from evalgap.verdict import Bands
 
@@ -21,13 +23,17 @@ __all__ = [
     "CapabilitiesScore",
     "ChecksumError",
     "EvalgapError",
+    "ImportResult",
     "InputError",
+    "MatchResult",
     "Panel",
     "PanelSpec",
     "UnknownPanelError",
     "__version__",
     "audit",
     "capabilities_score",
+    "import_results",
     "list_panels",
     "load_panel",
+    "match_models",
 ]

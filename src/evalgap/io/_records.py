@@ -269,7 +269,7 @@ def check_text_file(
         head = fh.read(1 << 16)
     if b"\x00" in head:
         raise InputError(
-            f"binary data (NUL bytes) in the first {_size_text(len(head))}, expected a JSON {what}",
+            f"binary data (NUL bytes) in its first {_size_text(len(head))}; expected a text {what}",
             source=path,
         )
     if max_bytes is not None and size > max_bytes:

@@ -211,7 +211,7 @@ def read_helm_run(folder: _Path, *, schema: _Path | None = None) -> tuple[list[R
         notes.append(f"schema.json names {declared!r}, which stats.json does not have")
         declared, declared_by = None, ""
     if skipped_perturbed:
-        notes.append(f"{SKIP_NOTE}{skipped_perturbed} perturbation or sub-split statistics")
+        notes.append(f"{SKIP_NOTE}perturbation and sub-split statistics")
 
     items = _per_instance(folder / "per_instance_stats.json", split or "", set(metrics))
     final: dict[str, list[tuple[str, float]]] = {}
