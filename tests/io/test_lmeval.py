@@ -259,3 +259,16 @@ def test_samples_paired_by_time_stamp(tmp_path: Path) -> None:
     assert result.records["score"].tolist() == [1.0]
     assert result.items["score"].tolist() == [1.0, 1.0]
     assert result.warnings["message"].str.contains("2 runs of model 'org/m' on 't'").any()
+
+
+def test_group_items_are_its_tasks_items(fixtures: Path) -> None:
+    result = import_results(fixtures / "lmeval")
+    rec = result.records.set_index(["model", "benchmark"])
+    group = result.items.query("benchmark == 'tinysafe'")
+    for model, part in group.groupby("model"):
+        assert len(part) == 18
+        assert part["item"].str.startswith(("tinysafe_mc/", "tinysafe_mc2/")).all()
+        assert part["item"].is_unique
+        # lm-eval's group acc_norm is weighted by size: the mean over all 18 items.
+        assert part["score"].mean() == pytest.approx(rec.loc[(model, "tinysafe"), "score"])
+    assert result.warnings.empty

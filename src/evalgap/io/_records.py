@@ -100,6 +100,9 @@ class Run:
     alias
         A shorter benchmark id to use when it is unambiguous across an import (HELM's
         scenario name ``bbq`` for ``bbq:subject=all,method=multiple_choice_joint``).
+    members
+        For an lm-eval group: its leaf tasks (groups inside it expanded), whose per-item
+        scores together are the group's.
     """
 
     model: str
@@ -116,6 +119,7 @@ class Run:
     order: tuple[str, ...] = ()
     ambiguous: bool = False
     alias: str | None = None
+    members: tuple[str, ...] = ()
 
     def metric_names(self) -> list[str]:
         """Metric names in the order the harness wrote them."""

@@ -402,10 +402,12 @@ def _read_table(path: Path) -> tuple[list[Run], list[str]]:
 
 
 def _attach_samples(work: _Work) -> None:
-    """Give lm-eval runs the per-item scores of their samples files."""
+    """Give lm-eval runs the per-item scores of their samples files: a task its own, a
+    group those of its tasks together (item ids ``task/doc_id``)."""
     by_folder: dict[Path, list[Path]] = {}
     for results in work.results_files:
         by_folder.setdefault(results.parent, []).append(results)
+    per_file: dict[Path, dict[str, Path]] = {}
     for sample_path in work.samples:
         task, stamp = samples_task(sample_path.name) or ("", "")
         candidates = by_folder.get(sample_path.parent, [])
@@ -420,19 +422,40 @@ def _attach_samples(work: _Work) -> None:
             )
             work.skipped.append((str(sample_path), f"samples file left out: {reason}"))
             continue
-        runs = [r for r in work.results_files[match[0]] if r.benchmark == task]
-        if not runs:
-            work.skipped.append(
-                (
-                    str(sample_path),
-                    f"samples file left out: task {task!r} is not in {match[0].name}",
+        per_file.setdefault(match[0], {})[task] = sample_path
+    for results, samples in per_file.items():
+        runs = work.results_files[results]
+        cache: dict[str, dict[str, list[tuple[str, float]]]] = {}
+
+        def items_of(task: str, samples: dict[str, Path] = samples, cache: dict = cache) -> dict:
+            if task not in cache:
+                cache[task] = read_lmeval_samples(samples[task])
+            return cache[task]
+
+        used: set[str] = set()
+        for run in runs:
+            if run.benchmark in samples:
+                run.items.update(items_of(run.benchmark))
+                used.add(run.benchmark)
+            elif run.members and all(m in samples for m in run.members):
+                parts = [items_of(m) for m in run.members]
+                for label in parts[0]:
+                    if all(label in part for part in parts):
+                        run.items[label] = [
+                            (f"{m}/{doc}", value)
+                            for m, part in zip(run.members, parts, strict=True)
+                            for doc, value in part[label]
+                        ]
+                used.update(run.members)
+        for task, path in samples.items():
+            if task not in used:
+                work.skipped.append(
+                    (
+                        str(path),
+                        f"samples file left out: task {task!r} was not imported from "
+                        f"{results.name} and is in no imported group",
+                    )
                 )
-            )
-            continue
-        run = runs[0]
-        items = read_lmeval_samples(sample_path)
-        for label, values in items.items():
-            run.items[label] = values
 
 
 # -- choosing headlines ---------------------------------------------------------------

@@ -233,6 +233,7 @@ def read_lmeval(path: _Path, *, subtasks: bool = False) -> tuple[list[Run], list
                 timestamp=stamp,
                 role=role,
                 order=tuple(order),
+                members=tuple(_leaves(task, members, set())) if task in members else (),
             )
         )
     if left_out:
@@ -244,6 +245,16 @@ def read_lmeval(path: _Path, *, subtasks: bool = False) -> tuple[list[Run], list
             "(subtasks=True / --subtasks keeps them)"
         )
     return runs, file_notes
+
+
+def _leaves(task: str, members: dict[str, list[str]], seen: set[str]) -> list[str]:
+    """The tasks (not groups) inside a group, nested groups expanded, in file order."""
+    if task not in members:
+        return [task]
+    if task in seen:
+        return []
+    seen.add(task)
+    return [leaf for sub in members[task] for leaf in _leaves(sub, members, seen)]
 
 
 def _count(
