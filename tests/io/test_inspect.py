@@ -169,3 +169,14 @@ def test_value_conversion() -> None:
     ]
     assert inspect_value({"a": 1}) is None
     assert inspect_value("maybe") is None
+
+
+def test_bare_metric_names_one_score_or_none(fixtures: Path) -> None:
+    paths = sorted((fixtures / "inspect").glob("*.eval"))
+    # 'accuracy' names match/accuracy on the one-scorer task; on the two-scorer task it
+    # could be either, so that task keeps its declared headline and says so.
+    result = import_results(paths, metric="accuracy")
+    rec = result.records.set_index("benchmark")
+    assert rec.loc["tinysafe_refusal", "metric"] == "match/accuracy"
+    assert rec.loc["tinysafe_multi", "metric"] == "includes/accuracy"
+    assert result.warnings["message"].str.contains("--metric accuracy names none or several").any()

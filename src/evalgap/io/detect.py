@@ -495,7 +495,11 @@ def _choose(
                 source="--metric",
             )
         warnings.append(
-            ("--metric", f"benchmark {bench!r} has no metric {asked!r}; used its own headline")
+            (
+                "--metric",
+                f"benchmark {bench!r}: --metric {asked} names none or several of its metrics "
+                f"({', '.join(every)}); used its own headline",
+            )
         )
     declared = [r.declared for r in runs if r.declared]
     if declared:
@@ -544,15 +548,14 @@ def _choose(
 def _resolve_asked(asked: str, every: list[str]) -> str | None:
     """The metric label meant by a user's name: exact, or with the ``none`` filter
     (``acc,none`` is ``acc``), or the one Inspect score with that metric
-    (``accuracy`` is ``match/accuracy``)."""
+    (``accuracy`` is ``match/accuracy`` when only one score has an accuracy)."""
     if asked in every:
         return asked
     if asked.endswith(",none") and asked[: -len(",none")] in every:
         return asked[: -len(",none")]
     tails = [m for m in every if m.endswith("/" + asked)]
-    if len(tails) >= 1:
-        return tails[0]
-    return None
+    # Several Inspect scores with that metric: which one is not guessed.
+    return tails[0] if len(tails) == 1 else None
 
 
 # -- the entry point ------------------------------------------------------------------

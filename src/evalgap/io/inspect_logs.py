@@ -255,11 +255,18 @@ def _read_json_log(path: Path) -> tuple[dict[str, Any], list[Any] | None, list[A
     samples: list[Any] = []
 
     def keep(_i: int, sample: Any) -> None:
-        # Keep only what scoring needs: the id, the epoch and the scores.
-        if isinstance(sample, dict):
-            samples.append(
-                {k: sample[k] for k in ("id", "epoch", "scores", "score") if k in sample}
-            )
+        # Keep only what scoring needs: the id, the epoch and the score values.
+        if not isinstance(sample, dict):
+            return
+        kept: dict[str, Any] = {"id": sample.get("id"), "epoch": sample.get("epoch")}
+        scores = sample.get("scores")
+        if isinstance(scores, dict):
+            kept["scores"] = {
+                k: {"value": v.get("value")} for k, v in scores.items() if isinstance(v, dict)
+            }
+        if isinstance(sample.get("score"), dict):
+            kept["score"] = {"value": sample["score"].get("value")}
+        samples.append(kept)
 
     data = scan_json_object(
         path, stream={"samples": keep}, skip=frozenset({"logging"}), what="Inspect log"
