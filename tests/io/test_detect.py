@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from harness_paths import FIXTURES
 
 from evalgap.errors import InputError
 from evalgap.io import ITEM_COLUMNS, LONG_COLUMNS, detect_format, import_results
@@ -23,6 +24,11 @@ def test_detects_every_fixture_format(fixtures: Path) -> None:
     assert detect_format(run / "stats.json") == "helm"
     assert detect_format(fixtures / "helm" / "tiny" / "schema.json") is None
     assert detect_format(fixtures / "README.md") is None
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
 
 
 def test_lmeval_results_detected_by_content(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from harness_paths import FIXTURES, harness_dir
 
 from evalgap.io import import_results, read_helm_run
 
@@ -19,6 +20,16 @@ def _main(schema: Path) -> dict[str, tuple[str, str]]:
         for g in data["run_groups"]
         if g.get("environment", {}).get("main_name")
     }
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def harness(data_dir: Path) -> Path:
+    return harness_dir(data_dir)
 
 
 def _stat(run: Path, name: str, split: str) -> float:

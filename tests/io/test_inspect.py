@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from harness_paths import FIXTURES, harness_dir
 
 from evalgap.io import import_results, read_inspect
 from evalgap.io.inspect_logs import inspect_value
@@ -18,6 +19,16 @@ def _json_logs(folder: Path) -> dict[str, dict]:
         data = json.loads(path.read_text())
         logs[data["eval"]["task"]] = data
     return logs
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def harness(data_dir: Path) -> Path:
+    return harness_dir(data_dir)
 
 
 @pytest.mark.parametrize("suffix", [".eval", ".json"])

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+from harness_paths import FIXTURES, harness_dir
 
 from evalgap.errors import InputError
 from evalgap.io import import_results, read_lmeval, read_lmeval_samples
@@ -15,6 +16,16 @@ from evalgap.io import import_results, read_lmeval, read_lmeval_samples
 
 def _results_files(root: Path) -> list[Path]:
     return sorted(root.rglob("results*.json"))
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def harness(data_dir: Path) -> Path:
+    return harness_dir(data_dir)
 
 
 def test_fixture_headlines_match_what_lmeval_reported(fixtures: Path) -> None:
@@ -272,3 +283,38 @@ def test_group_items_are_its_tasks_items(fixtures: Path) -> None:
         # lm-eval's group acc_norm is weighted by size: the mean over all 18 items.
         assert part["score"].mean() == pytest.approx(rec.loc[(model, "tinysafe"), "score"])
     assert result.warnings.empty
+
+
+def test_lmeval_040_shape_groups_from_configs(tmp_path: Path) -> None:
+    # lm-eval 0.4.0 wrote no model_name and no group_subtasks: each task config names its
+    # group, and groups sit in 'results' beside their tasks.
+    path = _write(
+        tmp_path,
+        "results.json",
+        {
+            "results": {
+                "mmlu": {"acc,none": 0.45, "acc_stderr,none": 0.004, "alias": "mmlu"},
+                "mmlu_abstract_algebra": {"acc,none": 0.3, "alias": " - abstract_algebra"},
+                "mmlu_anatomy": {"acc,none": 0.5, "alias": " - anatomy"},
+            },
+            "configs": {
+                "mmlu_abstract_algebra": {"task": "mmlu_abstract_algebra", "group": "mmlu"},
+                "mmlu_anatomy": {"task": "mmlu_anatomy", "group": ["mmlu"]},
+            },
+            "versions": {"mmlu": "N/A", "mmlu_abstract_algebra": 0, "mmlu_anatomy": 0},
+            "config": {"model": "hf", "model_args": "pretrained=EleutherAI/pythia-160m"},
+            "git_hash": "4d19ea9",
+        },
+    )
+    runs, notes = read_lmeval(path)
+    assert [(r.model, r.benchmark, r.role) for r in runs] == [
+        ("EleutherAI/pythia-160m", "mmlu", "group")
+    ]
+    assert runs[0].members == ("mmlu_abstract_algebra", "mmlu_anatomy")
+    assert any("2 subtasks of group(s) mmlu" in n for n in notes)
+    runs, _ = read_lmeval(path, subtasks=True)
+    assert {r.benchmark: r.role for r in runs} == {
+        "mmlu": "group",
+        "mmlu_abstract_algebra": "subtask",
+        "mmlu_anatomy": "subtask",
+    }
