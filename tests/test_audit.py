@@ -10,9 +10,9 @@ import pytest
 import scipy.stats
 
 import evalgap
-from conftest import make_panel
 from evalgap.errors import AnalysisError
 from evalgap.io import read_table_panel
+from synthetic_panels import make_panel
 
 
 def _analysis_bytes(result: evalgap.AuditResult) -> str:
