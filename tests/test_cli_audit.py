@@ -233,3 +233,11 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"evalgap: error: {path}: line 3: duplicate model 'm1'"
+
+
+def test_names_are_printed_as_text_not_markup(tmp_path, capsys):
+    frame = _good_scores().rename(columns={"safety": "[/oops] [bold]x"})
+    path = _write(tmp_path / "s.csv", frame)
+    code = main(["audit", "--scores", str(path), "--capabilities", "cap_a,cap_b,cap_c", *FAST])
+    assert code == 0
+    assert "[/oops] [bold]x" in capsys.readouterr().out

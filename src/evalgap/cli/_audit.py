@@ -19,7 +19,7 @@ from evalgap.cli._common import (
     add_panel_arguments,
     csv_list,
     emit,
-    load_panel_from_args,
+    load_inputs,
     progress_bar,
 )
 from evalgap.errors import InputError
@@ -117,12 +117,12 @@ def _format(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     fmt = _format(args)
-    panel = load_panel_from_args(args)
+    inputs = load_inputs(args)
     with progress_bar("bootstrap", args.bootstrap > 0) as progress:
         result = audit(
-            panel,
+            inputs.panel,
             args.capabilities,
-            benchmarks=args.audit,
+            benchmarks=args.audit or inputs.benchmarks,
             method=args.method,
             impute=args.impute,
             pca=args.pca,
@@ -134,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=progress,
         )
+    if inputs.attached is not None:
+        result.settings["user_scores"] = inputs.attached.summary()
     if fmt == "json":
         text = result.to_json()
     elif fmt == "csv":
@@ -164,6 +166,22 @@ def _verdict(text: str) -> Text:
     return Text(text, style=style)
 
 
+def _print_matching(console: Console, info: dict) -> None:
+    console.print(
+        f"Your scores: {len(info['benchmarks'])} benchmark(s) on {info['n_models']} models; "
+        f"{info['n_matched']} matched a model of the panel, so that many at most enter each "
+        "correlation."
+    )
+    if info["unmatched"]:
+        console.print(f"  unmatched (left out): {', '.join(info['unmatched'])}", markup=False)
+    for model, candidates in info["ambiguous"].items():
+        console.print(
+            f"  ambiguous, not guessed (left out; use --model-map): {model} "
+            f"(candidates: {candidates or 'none'})",
+            markup=False,
+        )
+
+
 def render_table(result: AuditResult, *, top: int | None = None, color: bool = True) -> str:
     """The audit as terminal text: a summary, the per-benchmark table, the per-area table."""
     s = result.settings
@@ -177,7 +195,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
         highlight=False,
     )
     mode = "missing-data mode (imputed)" if s["capabilities_mode"] == "impute" else "paper mode"
-    console.print(f"[bold]Safetywashing audit of {s['panel'] or 'scores'}[/bold]")
+    console.print(Text(f"Safetywashing audit of {s['panel'] or 'scores'}", style="bold"))
     console.print(
         f"Capabilities score: PC1 of {len(cap.capabilities)} capability benchmarks over "
         f"{cap.n_models} models ({mode}, {s['pca']} PCA) explains "
@@ -215,8 +233,8 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
             f"[{_num(row.ci_low)}, {_num(row.ci_high)}]" if not math.isnan(row.ci_low) else "–"
         )
         table.add_row(
-            str(row.name),
-            row.area + ("" if row.role == "safety" else f" ({row.role})"),
+            Text(str(row.name)),
+            Text(row.area + ("" if row.role == "safety" else f" ({row.role})")),
             str(row.n),
             _num(row.capabilities_correlation),
             ci_text,
@@ -225,6 +243,8 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
             _num(row.compute_correlation),
             f"{row.slope:.3g}" if not math.isnan(row.slope) else "–",
         )
+    if "user_scores" in s:
+        _print_matching(console, s["user_scores"])
     console.print(table)
     if top is not None and top < len(result.table):
         console.print(f"(showing {top} of {len(result.table)} benchmarks)")
@@ -243,7 +263,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
         areas.add_column(col, justify="left" if col == "Area" else "right")
     for row in result.areas.itertuples():
         areas.add_row(
-            row.area,
+            Text(str(row.area)),
             str(row.n_benchmarks),
             _num(row.median_correlation),
             _num(row.mean_abs_correlation),
@@ -257,7 +277,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
     for col in ("Benchmark", "PC1 loading", "ρ with score", "n"):
         caps.add_column(col, justify="left" if col == "Benchmark" else "right")
     for row in cap.table.itertuples():
-        caps.add_row(str(row.name), f"{row.loading:.3f}", _num(row.correlation), str(row.n))
+        caps.add_row(Text(str(row.name)), f"{row.loading:.3f}", _num(row.correlation), str(row.n))
     console.print(caps)
     eig = ", ".join(f"{v:.2f}" for v in cap.eigenvalues[:4])
     console.print(f"Eigenvalues (largest first): {eig}, ...")
@@ -267,10 +287,12 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
         for note in distinct:
             which = [name for name, n in notes if n == note]
             shown = ", ".join(which[:4]) + (f" and {len(which) - 4} more" if len(which) > 4 else "")
-            console.print(f"Note: {note} ({shown}).")
+            console.print(f"Note: {note} ({shown}).", markup=False)
     dropped = cap.models[~cap.models["used"]]
     for row in dropped.itertuples():
-        console.print(f"Note: model {row.model} has no capabilities score: {row.reason}.")
+        console.print(
+            f"Note: model {row.model} has no capabilities score: {row.reason}.", markup=False
+        )
     console.print(
         "Verdict: high/moderate/low by |ρ| (bands "
         f"{s['bands']['moderate']}, {s['bands']['high']}); + means the safety score rises "

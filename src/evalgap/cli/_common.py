@@ -6,19 +6,30 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from evalgap._atomic import write_atomic
+from evalgap.attach import AttachResult, attach_scores
 from evalgap.catalog import load_panel
 from evalgap.errors import InputError
-from evalgap.io import read_table_panel
+from evalgap.io import (
+    detect_format,
+    file_sha256,
+    import_results,
+    read_benchmark_info,
+    read_model_info,
+    read_table_panel,
+)
 from evalgap.panel import Panel
 
 __all__ = [
+    "Inputs",
     "add_analysis_arguments",
     "add_panel_arguments",
     "csv_list",
     "emit",
+    "load_inputs",
     "load_panel_from_args",
     "progress_bar",
 ]
@@ -30,16 +41,19 @@ def csv_list(text: str) -> list[str]:
 
 
 def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--panel`` / ``--scores`` / ``--benchmarks`` / ``--models`` / ``--data-dir``."""
+    """``--panel`` / ``--scores`` / ``--benchmarks`` / ``--models`` / ``--model-map`` /
+    ``--metric`` / ``--data-dir``."""
     group = parser.add_argument_group("what to read")
     group.add_argument(
         "--panel", metavar="NAME", help="a named public panel (see `evalgap panels`)"
     )
     group.add_argument(
         "--scores",
-        metavar="FILE",
-        help="a score table: wide (first column model, one column per benchmark) or long "
-        "(columns model, benchmark, score); CSV, TSV, parquet or JSON",
+        metavar="PATH",
+        nargs="+",
+        help="score tables or harness outputs (lm-eval, Inspect, HELM, leaderboard; folders "
+        "are walked). Alone: the panel to audit. With --panel: your benchmarks, audited "
+        "against the panel's capabilities score",
     )
     group.add_argument(
         "--benchmarks",
@@ -50,6 +64,17 @@ def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
         "--models",
         metavar="FILE",
         help="model info: model,name,flop,params,type,family,release_date",
+    )
+    group.add_argument(
+        "--model-map",
+        metavar="FILE",
+        help="with --panel and --scores: CSV user_model,panel_model overriding name matching",
+    )
+    group.add_argument(
+        "--metric",
+        metavar="[BENCH=]METRIC",
+        action="append",
+        help="headline metric of harness outputs, for every benchmark or one (repeatable)",
     )
     group.add_argument(
         "--data-dir",
@@ -81,23 +106,76 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_panel_from_args(args: argparse.Namespace) -> Panel:
-    """The panel named by ``--panel`` or read from ``--scores`` (+ metadata files)."""
-    if args.panel and args.scores:
-        raise InputError(
-            "give either --panel or --scores, not both (a user benchmark is audited "
-            "against a panel with `evalgap audit --panel NAME --scores FILE`)",
-            source="arguments",
-        )
-    if args.panel:
-        if args.benchmarks or args.models:
+@dataclass(frozen=True)
+class Inputs:
+    """What the panel arguments name: the panel, the benchmarks to audit by default (the
+    user's own when they were attached to a reference panel), and how they were attached."""
+
+    panel: Panel
+    benchmarks: list[str] | None = None
+    attached: AttachResult | None = None
+
+
+def load_inputs(args: argparse.Namespace) -> Inputs:
+    """Read what ``--panel`` / ``--scores`` and their companions name."""
+    panel_name = getattr(args, "panel", None)
+    scores = getattr(args, "scores", None)
+    model_map = getattr(args, "model_map", None)
+    metric = getattr(args, "metric", None)
+    if panel_name and scores:
+        if args.models:
             raise InputError(
-                "--benchmarks and --models go with --scores, not --panel", source="arguments"
+                "--models goes with --scores alone; a named panel has its own model info",
+                source="arguments",
             )
-        return load_panel(args.panel, data_dir=args.data_dir)
-    if args.scores:
-        return read_table_panel(args.scores, args.benchmarks, args.models)
-    raise InputError("nothing to read: give --panel NAME or --scores FILE", source="arguments")
+        reference = load_panel(panel_name, data_dir=args.data_dir)
+        info = read_benchmark_info(args.benchmarks) if args.benchmarks else None
+        attached = attach_scores(
+            reference, scores, model_map=model_map, metric=metric, benchmark_info=info
+        )
+        return Inputs(attached.panel, attached.benchmarks, attached)
+    if model_map:
+        raise InputError("--model-map needs both --panel and --scores", source="arguments")
+    if panel_name:
+        if args.benchmarks or args.models or metric:
+            raise InputError(
+                "--benchmarks, --models and --metric go with --scores", source="arguments"
+            )
+        return Inputs(load_panel(panel_name, data_dir=args.data_dir))
+    if scores:
+        return Inputs(_read_scores(scores, args.benchmarks, args.models, metric))
+    raise InputError("nothing to read: give --panel NAME or --scores PATH", source="arguments")
+
+
+def _read_scores(
+    paths: list[str], benchmarks: str | None, models: str | None, metric: list[str] | None
+) -> Panel:
+    """One plain score table, or harness outputs and tables through the importer."""
+    if len(paths) == 1 and not metric and detect_format(paths[0]) == "table":
+        return read_table_panel(paths[0], benchmarks, models)
+    imported = import_results(paths, metric=metric)
+    bench = imported.benchmarks.set_index("benchmark")[["metric", "higher_is_better"]]
+    bench = bench.assign(higher_is_better=bench["higher_is_better"].map(lambda v: v is not False))
+    files: dict[str, str] = {}
+    if benchmarks:
+        info = read_benchmark_info(benchmarks)
+        bench = info.combine_first(bench)
+        files[benchmarks] = file_sha256(benchmarks)
+    model_info = None
+    if models:
+        model_info = read_model_info(models)
+        files[models] = file_sha256(models)
+    for source in sorted({str(s) for s in imported.read["source"]}):
+        if Path(source).is_file():
+            files[source] = file_sha256(source)
+    return Panel.from_frames(
+        imported.wide(), bench, model_info, source=", ".join(paths), files=files
+    )
+
+
+def load_panel_from_args(args: argparse.Namespace) -> Panel:
+    """The panel the arguments name (with the user's benchmarks attached, if any)."""
+    return load_inputs(args).panel
 
 
 def emit(text: str, out: str | None) -> None:
