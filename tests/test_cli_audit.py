@@ -96,7 +96,7 @@ def _bad_cases(tmp: Path, data_dir: Path) -> list[tuple[str, list[str], str]]:
         cases.append((kind, ["--scores", str(path), *caps, *extra], expect))
         return path
 
-    case("empty file", "", "empty file")
+    case("empty file", "", "empty")
     case("header only", "model,cap_a,cap_b\n", "no data rows")
     case("no benchmark column", "model\nm1\nm2\n", "at least one benchmark column")
     dup = pd.concat([good, good.iloc[[2]]])
@@ -173,9 +173,10 @@ def _bad_cases(tmp: Path, data_dir: Path) -> list[tuple[str, list[str], str]]:
     )
     cases.append(
         (
-            "panel and scores",
-            ["--panel", "safetywashing-2024:chat", "--scores", str(scores)],
-            "either --panel or --scores",
+            "no model matches the panel",
+            ["--panel", "safetywashing-2024:chat", "--data-dir", str(data_dir)]
+            + ["--scores", str(scores)],
+            "none of your 8 models matched a model of the panel",
         )
     )
     cases.append(("bad bands", ["--scores", str(scores), *caps, "--bands", "0.4,high"], "--bands"))
