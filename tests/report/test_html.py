@@ -20,6 +20,8 @@ from evalgap.report import (
     write_report,
 )
 
+from .panels import synthetic_panel
+
 _SPEC = {
     "data": {"values": [{"x": 1, "y": 2}, {"x": 2, "y": 3}]},
     "mark": "point",
@@ -193,8 +195,8 @@ def test_title_is_escaped(small_result: evalgap.AuditResult):
     assert "<h1>Audit &lt;i&gt;x&lt;/i&gt;</h1>" in html
 
 
-def test_report_without_flop(synthetic):
-    result = evalgap.audit(synthetic(flop=False), n_boot=200, n_perm=0)
+def test_report_without_flop():
+    result = evalgap.audit(synthetic_panel(flop=False), n_boot=200, n_perm=0)
     html = build_report(result)
     specs = _json_block(html, "evalgap-charts")
     assert "log10 training FLOP" not in json.dumps(specs["scatter-live"])

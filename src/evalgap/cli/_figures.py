@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from evalgap.cli._common import csv_list
 from evalgap.cli._report import add_audit_arguments, audit_from_args
+from evalgap.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evalgap.report import write_figures
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError("is a file; give a folder for the figures", source=args.out)
     result = audit_from_args(args)
     if args.scatter == "all":
         chosen = None

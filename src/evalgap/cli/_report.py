@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from evalgap.audit import AuditResult, audit
 from evalgap.cli._common import (
@@ -117,6 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evalgap.report import write_report
 
+    if Path(args.out).is_dir():  # say so before a long audit, not after
+        raise InputError("is a folder; give a file name for the report", source=args.out)
     result = audit_from_args(args)
     write_report(result, args.out, title=args.title)
     return 0

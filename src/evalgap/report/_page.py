@@ -237,10 +237,15 @@ def _parts(result: AuditResult) -> list[_Part]:
 
     forest = forest_spec(result)
     level = f"{s['confidence_level']:.0%} " if s["n_boot"] else ""
+    method = {"spearman": "Spearman", "pearson": "Pearson", "kendall": "Kendall"}.get(
+        s["method"], s["method"]
+    )
+    bands = s["bands"]
     glance = (
-        f"<p>Each dot is one audited benchmark: its {escape(s['method'])} correlation with "
+        f"<p>Each dot is one audited benchmark: its {escape(method)} correlation with "
         f"the capabilities score, with its {level}bootstrap interval as a line, grouped by "
-        "area and coloured by verdict. Dashed lines mark the verdict bands. Benchmarks far "
+        "area and coloured by verdict. The solid line is ρ = 0; dashed lines mark the "
+        f"verdict bands at ±{bands['moderate']:g} and ±{bands['high']:g}. Benchmarks far "
         "right track capabilities; far left fall as capabilities rise (e.g. hazardous "
         "knowledge that more capable models have more of). With JavaScript on, hover for the "
         "numbers and click a dot to see its scatter plot.</p>"

@@ -76,7 +76,7 @@ def _color(field: str = "level", legend: bool = True) -> dict[str, Any]:
     if not legend:
         enc["legend"] = None
     else:
-        enc["legend"] = {"orient": "top", "direction": "horizontal"}
+        enc["legend"] = {"orient": "top", "direction": "horizontal", "symbolOpacity": 1}
     return enc
 
 
