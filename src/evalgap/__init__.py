@@ -2,6 +2,7 @@
 
 from evalgap._version import __version__
 from evalgap.adjust import AdjustResult, adjust, adjusted_scores
+from evalgap.attach import AttachResult, attach_scores
 from evalgap.audit import AuditResult, audit
 from evalgap.capability import CapabilitiesScore, capabilities_score
 from evalgap.catalog import PanelSpec, list_panels, load_panel
@@ -13,7 +14,13 @@ from evalgap.errors import (
     UnknownPanelError,
 )
 from evalgap.io.detect import ImportResult, import_results
-from evalgap.items import ItemAnalysis, item_analysis, item_matrix, select_items
+from evalgap.items import (
+    ItemAnalysis,
+    item_analysis,
+    item_matrix,
+    other_benchmarks_proxy,
+    select_items,
+)
 from evalgap.matching import MatchResult, match_models
 from evalgap.panel import Panel
 from evalgap.reliability import Reliability, reliability
@@ -23,6 +30,7 @@ from evalgap.verdict import Bands
 __all__ = [
     "AdjustResult",
     "AnalysisError",
+    "AttachResult",
     "AuditResult",
     "Bands",
     "CapabilitiesScore",
@@ -40,6 +48,7 @@ __all__ = [
     "__version__",
     "adjust",
     "adjusted_scores",
+    "attach_scores",
     "audit",
     "capabilities_score",
     "import_results",
@@ -49,6 +58,7 @@ __all__ = [
     "load_panel",
     "match_models",
     "model_families",
+    "other_benchmarks_proxy",
     "reliability",
     "select_items",
     "sensitivity",

@@ -64,7 +64,14 @@ from evalgap.errors import AnalysisError, InputError
 from evalgap.reliability import Reliability, split_half
 from evalgap.resample import bootstrap_weights, confidence_intervals
 
-__all__ = ["ItemAnalysis", "Selection", "item_analysis", "item_matrix", "select_items"]
+__all__ = [
+    "ItemAnalysis",
+    "Selection",
+    "item_analysis",
+    "item_matrix",
+    "other_benchmarks_proxy",
+    "select_items",
+]
 
 ItemMethod = Literal["spearman", "pearson"]
 F32 = NDArray[np.float32]
@@ -153,6 +160,63 @@ def item_matrix(
     wide = wide.sort_index().sort_index(axis=1)
     wide.index.name, wide.columns.name = "model", "item"
     return wide.astype(float)
+
+
+def other_benchmarks_proxy(
+    scores: pd.DataFrame,
+    exclude: str,
+    *,
+    higher_is_better: dict[str, bool] | None = None,
+    min_benchmarks: int = 1,
+) -> pd.Series:
+    """A stand-in for a capabilities score: each model's mean z-score over the benchmarks
+    other than ``exclude``.
+
+    Use it only when no capabilities score exists for the models (for example, harness
+    outputs of models that are not in a reference panel), and label the result as a
+    proxy: it measures whatever the other benchmarks share, which is capabilities only if
+    they are capability benchmarks.
+
+    Parameters
+    ----------
+    scores
+        Models x benchmarks headline scores (``ImportResult.wide()``, ``Panel.scores``).
+    exclude
+        The benchmark under analysis, left out of its own proxy.
+    higher_is_better
+        Benchmark -> direction; lower-is-better benchmarks are negated first. Default:
+        every benchmark is higher-is-better.
+    min_benchmarks
+        Fewest other benchmarks a model needs to get a proxy value.
+
+    Returns
+    -------
+    Series
+        Indexed by model; NaN for models with too few other benchmarks. Its ``name`` says
+        what it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.1, 0.3, 0.2], "c": [5, 6, 7]},
+    ...                     index=["m1", "m2", "m3"])
+    >>> other_benchmarks_proxy(wide, "c").round(3).tolist()
+    [-1.225, 0.612, 0.612]
+    """
+    if exclude not in scores.columns:
+        raise AnalysisError(f"no benchmark {exclude!r} in the score table")
+    others = scores.drop(columns=[exclude]).astype(float)
+    if others.shape[1] == 0:
+        raise AnalysisError(f"no benchmark other than {exclude!r} to build a proxy from")
+    if higher_is_better:
+        sign = [1.0 if higher_is_better.get(str(c), True) else -1.0 for c in others.columns]
+        others = others * sign
+    sd = others.std(ddof=0)
+    z = (others - others.mean()) / sd.where(sd > 0)
+    count = z.notna().sum(axis=1)
+    proxy = z.mean(axis=1).where(count >= min_benchmarks)
+    proxy.name = f"proxy: mean z-score on {others.shape[1]} other benchmark(s)"
+    return proxy
 
 
 # -- the numerical core --------------------------------------------------------------------

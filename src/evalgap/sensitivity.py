@@ -163,7 +163,8 @@ class SensitivityResult:
     ----------
     table
         One row per benchmark, least robust first: ``benchmark, name, area, n,
-        capabilities_correlation`` (baseline), ``band`` (baseline), ``rho_min, rho_max,
+        capabilities_correlation`` (baseline), ``band`` (baseline), ``edge_margin`` (distance of the baseline |rho| from the nearest
+        band edge: a small margin makes a flip likely), ``rho_min, rho_max,
         rho_range, min_variant, max_variant`` (over the variants, on the baseline method's
         scale), ``n_variants`` (variants with an estimate),
         ``share_agree`` (share of them in the baseline's band), ``n_flips, flipped,
@@ -647,6 +648,12 @@ def _assemble(
         }
     )
     table.insert(6, "rho_range", table["rho_max"] - table["rho_min"])
+    size = np.abs(base.rho)
+    table.insert(
+        6,
+        "edge_margin",
+        np.minimum(np.abs(size - bands.moderate), np.abs(size - bands.high)),
+    )
     if base_verdict is not None:
         table.insert(6, "ci_low", base.low)
         table.insert(7, "ci_high", base.high)
