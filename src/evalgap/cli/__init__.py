@@ -19,7 +19,7 @@ from evalgap.errors import EvalgapError
 __all__ = ["main"]
 
 #: Sub-command modules, in the order ``evalgap --help`` lists them.
-COMMANDS = ("audit", "report", "figures", "import", "panels")
+COMMANDS = ("audit", "sensitivity", "adjust", "items", "report", "figures", "import", "panels")
 
 
 class _Parser(argparse.ArgumentParser):
