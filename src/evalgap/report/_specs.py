@@ -632,10 +632,12 @@ def scatter_grid_spec(
                     "title": None,
                     "labelAngle": 0,
                     "labelOrient": "left",
-                    "labelAlign": "right",
-                    "labelBaseline": "middle",
+                    # For a left header Vega's "left" sets the text flush to the plots.
+                    "labelAlign": "left",
+                    "labelAnchor": "middle",
+                    "labelPadding": 8,
                     "labelFontWeight": "bold",
-                    "labelLimit": 200,
+                    "labelLimit": 240,
                 },
             },
             "column": {
