@@ -45,7 +45,7 @@ from evalgap.resample import (
     confidence_intervals,
     jackknife_weights,
 )
-from evalgap.verdict import Bands, band_of, verdict_of
+from evalgap.verdict import Bands, band_of, span_of, verdict_of
 
 __all__ = ["AuditResult", "audit"]
 
@@ -65,7 +65,8 @@ class AuditResult:
     table
         One row per audited benchmark, sorted by |capabilities correlation|, with columns
         ``benchmark, name, role, area, metric, oriented, n, capabilities_correlation,
-        ci_low, ci_high, p_value, band, verdict, compute_n, compute_correlation,
+        ci_low, ci_high, p_value, band, verdict, interval_bands, compute_n,
+        compute_correlation,
         compute_ci_low, compute_ci_high, compute_p_value, slope, slope_ci_low,
         slope_ci_high, n_boot_valid, note``.
     areas
@@ -366,6 +367,9 @@ def audit(
             "verdict": [
                 verdict_of(r, a, b, bands)
                 for r, a, b in zip(rho, lows["rho"], highs["rho"], strict=True)
+            ],
+            "interval_bands": [
+                span_of(a, b, bands) for a, b in zip(lows["rho"], highs["rho"], strict=True)
             ],
             "compute_n": compute_n,
             "compute_correlation": c_rho,

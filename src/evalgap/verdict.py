@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Bands", "band_of", "verdict_of"]
+__all__ = ["Bands", "band_of", "span_of", "verdict_of"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,19 @@ def verdict_of(rho: float, low: float, high: float, bands: Bands = Bands()) -> s
     if point == "n/a" or low is None or high is None or math.isnan(low) or math.isnan(high):
         return point
     return point if band_of(low, bands) == band_of(high, bands) == point else "uncertain"
+
+
+def span_of(low: float, high: float, bands: Bands = Bands()) -> str:
+    """The bands an interval spans, from its lower to its upper end: ``high +`` when it
+    lies in one band, ``moderate + to high +`` when it spans several; empty with no
+    interval. It says how far an ``uncertain`` verdict reaches.
+
+    Examples
+    --------
+    >>> span_of(0.66, 0.96), span_of(-0.2, 0.5)
+    ('moderate + to high +', 'low to moderate +')
+    """
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return ""
+    first, last = band_of(low, bands), band_of(high, bands)
+    return first if first == last else f"{first} to {last}"

@@ -6,6 +6,7 @@ import argparse
 import io
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -161,8 +162,11 @@ def _p(value: float) -> str:
     return f"{value:.4f}"
 
 
-def _verdict(text: str) -> Text:
+def _verdict(text: str, span: str) -> Text:
     style = _VERDICT_STYLE.get(text.split()[0], "")
+    if text == "uncertain" and span:
+        short = span.replace("moderate", "mod").replace(" +", "+").replace(" -", "-")
+        return Text(f"uncertain ({short})", style=style)
     return Text(text, style=style)
 
 
@@ -189,7 +193,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=120,
+        width=max(120, shutil.get_terminal_size((160, 40)).columns) if color else 160,
         force_terminal=color,
         color_system="standard" if color else None,
         highlight=False,
@@ -239,7 +243,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
             _num(row.capabilities_correlation),
             ci_text,
             _p(row.p_value),
-            _verdict(row.verdict),
+            _verdict(row.verdict, row.interval_bands),
             _num(row.compute_correlation),
             f"{row.slope:.3g}" if not math.isnan(row.slope) else "–",
         )
@@ -297,7 +301,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
         "Verdict: high/moderate/low by |ρ| (bands "
         f"{s['bands']['moderate']}, {s['bands']['high']}); + means the safety score rises "
         "with capabilities, - that it falls; uncertain means the interval spans more than "
-        "one band. A high |ρ| says the benchmark mostly tracks capabilities; a low one does "
+        "one band (the bands it spans in brackets). A high |ρ| says the benchmark mostly tracks capabilities; a low one does "
         "not by itself prove it measures safety."
     )
     return buffer.getvalue()
