@@ -30,21 +30,17 @@ def _increasing(y: FloatArray, w: FloatArray) -> FloatArray:
     zero = np.zeros((n_rows, 1))
     cw = np.concatenate([zero, np.cumsum(w, axis=1)], axis=1)
     cy = np.concatenate([zero, np.cumsum(w * y, axis=1)], axis=1)
-    cw_j, cy_j = cw[:, :n], cy[:, :n]
     # running[b, j] = min over k >= i of the weighted mean of y[j..k]; walking i down
-    # from the top keeps memory at (B, n) whatever n is.
+    # from the top keeps memory at (B, n) whatever n is. Only j <= i is ever needed, and
+    # an interval holding only left-out points (0 / 0) is skipped by fmin.
     running = np.full((n_rows, n), np.inf)
     fitted = np.empty((n_rows, n))
-    num = np.empty((n_rows, n))
-    den = np.empty((n_rows, n))
     with np.errstate(invalid="ignore", divide="ignore"):
         for i in range(n - 1, -1, -1):
-            np.subtract(cy[:, i + 1, None], cy_j, out=num)
-            np.subtract(cw[:, i + 1, None], cw_j, out=den)
-            np.divide(num, den, out=num)
-            num[den <= 0] = np.inf  # empty intervals: left-out points only, or k < j
-            np.minimum(running, num, out=running)
-            fitted[:, i] = running[:, : i + 1].max(axis=1)
+            head = running[:, : i + 1]
+            means = (cy[:, i + 1, None] - cy[:, : i + 1]) / (cw[:, i + 1, None] - cw[:, : i + 1])
+            np.fmin(head, means, out=head)
+            fitted[:, i] = head.max(axis=1)
     return np.where(w > 0, fitted, np.nan)
 
 
