@@ -35,6 +35,7 @@ from evalgap.cli._cure import (
 )
 
 _STYLE = {SAFER: "green", LESS_SAFE: "bold red"}
+_SHORT = {SAFER: "safer than predicted", LESS_SAFE: "less safe than predicted"}
 #: Up to this many benchmarks get their ranked table in the terminal output.
 _DETAIL = 3
 
@@ -108,26 +109,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _assess(text: str) -> Text:
-    return Text(text, style=_STYLE.get(text, "dim"))
+    return Text(_SHORT.get(text, "within"), style=_STYLE.get(text, "dim"))
+
+
+def _fits_text(n: int, n_monotone: int) -> str:
+    if n_monotone == 0:
+        return f"linear fit, {n} models"
+    if n_monotone == n:
+        return f"monotone fit, {n} models"
+    return f"{n} models: linear fit for {n - n_monotone}, monotone for {n_monotone}"
 
 
 def _ranked(result: AdjustResult, bench: str, top: int | None) -> Table:
     level = result.settings["confidence_level"]
     fit = result.fits.set_index("benchmark").loc[bench]
     table = Table(
-        title=f"{fit['name']} ({fit['fit']} fit, {int(fit['n'])} models)",
+        title=f"{fit['name']} ({_fits_text(int(fit['n']), int(fit['n_monotone']))})",
         header_style="bold",
     )
     for col, kw in (
         ("#", {"justify": "right"}),
-        ("Model", {"overflow": "fold", "max_width": 36}),
+        ("Model", {"no_wrap": True}),
         ("Capab.", {"justify": "right"}),
         ("Observed", {"justify": "right"}),
         ("Predicted", {"justify": "right"}),
         ("Residual", {"justify": "right"}),
-        (f"{level:.0%} interval", {"justify": "center"}),
+        (f"{level:.0%} interval", {"justify": "center", "no_wrap": True}),
         ("p", {"justify": "right"}),
-        ("Assessment", {}),
+        ("Assessment", {"no_wrap": True}),
     ):
         table.add_column(col, **kw)
     rows = result.ranking(bench)
@@ -157,8 +166,9 @@ def render_table(
     con.print(
         f"Residual = observed minus the score predicted from the capabilities score by a fit "
         f"estimated without the model (oriented: + is safer); {level:.0%} prediction interval "
-        "(t for the linear fit, jackknife+ for the monotone fit). By chance alone about "
-        f"{1 - level:.0%} of models fall outside it on each benchmark."
+        "(t for the linear fit, jackknife+ for the monotone fit). Each model's fit is chosen by "
+        "leave-one-out error over the other models. By chance alone about "
+        f"{1 - level:.0%} of models fall outside the interval on each benchmark."
     )
     if model:
         rows = result.model(model)
@@ -187,6 +197,7 @@ def render_table(
         ("Benchmark", {"overflow": "fold", "max_width": 40}),
         ("n", {"justify": "right"}),
         ("Fit", {}),
+        ("Monotone for", {"justify": "right"}),
         ("LOO RMSE lin.", {"justify": "right"}),
         ("LOO RMSE mono.", {"justify": "right"}),
         ("Safer", {"justify": "right"}),
@@ -198,6 +209,7 @@ def render_table(
             str(r.name),
             str(r.n),
             r.fit,
+            str(r.n_monotone),
             num(r.loo_rmse_linear, 3),
             num(r.loo_rmse_monotone, 3),
             str(r.n_safer),
@@ -211,8 +223,8 @@ def render_table(
         .agg(n=("benchmark", "size"), safer=("safer", "sum"), less=("less", "sum"))
         .sort_values(["safer", "less"], ascending=[False, True])
     )
-    mt = Table(title="Models: benchmarks on which each is safer / less safe than predicted")
-    for col in ("Model", "Benchmarks", "Safer", "Less safe"):
+    mt = Table(title="Models across benchmarks", header_style="bold")
+    for col in ("Model", "Benchmarks", "Safer than predicted", "Less safe than predicted"):
         mt.add_column(col, justify="left" if col == "Model" else "right")
     for name, r in per_model.iterrows():
         mt.add_row(str(name), str(r["n"]), str(r["safer"]), str(r["less"]))

@@ -6,6 +6,7 @@ import argparse
 import io
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,12 @@ def use_color(args: argparse.Namespace) -> bool:
 
 
 def console(color: bool) -> tuple[Console, io.StringIO]:
-    """A rich console that writes into a string buffer."""
+    """A rich console that writes into a string buffer: the terminal's width on a
+    terminal (at least 120), else 160 columns, as ``evalgap audit``."""
     buffer = io.StringIO()
     con = Console(
         file=buffer,
-        width=120,
+        width=max(120, shutil.get_terminal_size((160, 40)).columns) if color else 160,
         force_terminal=color,
         color_system="standard" if color else None,
         highlight=False,
