@@ -314,8 +314,9 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
         slug = _slug(bench)
         html.append(f"<h3>{escape(row['name'])}</h3>")
         html.append(
-            f'<p class="note">{int(row["n"])} models; {escape(row["fit"])} fit '
-            f"({escape(row['direction'])}); leave-one-out RMSE linear "
+            f'<p class="note">{int(row["n"])} models; {escape(row["fit"])} fit on all models '
+            f"({escape(row['direction'])}); monotone for {int(row['n_monotone'])} of them when "
+            "each model's fit is chosen without it; leave-one-out RMSE linear "
             f"{_f2(row['loo_rmse_linear'])}, monotone {_f2(row['loo_rmse_monotone'])}.</p>"
         )
         chart_id = f"adjusted-{slug}"
@@ -341,6 +342,7 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
                         "residual": "Residual",
                         "interval": f"{level:.0%} interval",
                         "p_value": "p",
+                        "fit": "Fit",
                         "assessment": "Assessment",
                     },
                     formats={
