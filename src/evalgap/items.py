@@ -18,7 +18,8 @@ What is computed
 
 Selection algorithm
 -------------------
-Alternate two steps until neither removes an item (at most 20 rounds):
+Alternate two steps until neither removes an item (at most 20 rounds); the answer is the
+last subset along the way that meets both the target and the floor (else the last one):
 
 1. *Capability step*: if the subset score's capabilities correlation is above ``target``
    in size, order the items by their own capabilities correlation (in the direction of
@@ -343,14 +344,24 @@ def _select(
     movable = var > 1e-12  # items with no variance among the training models stay put
     keep = np.ones(k_all, dtype=bool)
     path_rows: list[dict[str, Any]] = []
+
+    def state() -> tuple[NDArray[np.bool_], float, float]:
+        total = data.totals(keep.astype(np.float32))
+        r = float(data.corr_with_ref(total, w))
+        a = float(_alpha(np.float64(keep.sum()), var[keep].sum(), _var(total, w)))
+        return keep.copy(), r, a
+
+    # Every state the search passes through; the answer is the last that meets both the
+    # target and the floor (dropping noise can lift the correlation above the target for
+    # a round, until the next capability step brings it back), else the final one.
+    states = [state()]
     rounds = 0
     for rounds in range(1, _MAX_ROUNDS + 1):
         changed = False
         # 1. capability step
-        u = keep.astype(np.float32)
-        total = data.totals(u)
-        r_now = float(data.corr_with_ref(total, w))
+        _, r_now, _ = states[-1]
         if abs(r_now) > target:
+            total = data.totals(keep.astype(np.float32))
             drop = _capability_step(
                 data,
                 w,
@@ -369,17 +380,17 @@ def _select(
             if drop.size:
                 keep[drop] = False
                 changed = True
+                states.append(state())
         # 2. reliability step
-        if prune_unreliable:
-            changed |= _reliability_step(data, w, keep, movable, var, min_items, target)
+        if prune_unreliable and _reliability_step(data, w, keep, movable, var, min_items):
+            changed = True
+            states.append(state())
         if not changed:
             break
-    u = keep.astype(np.float32)
-    total = data.totals(u)
-    r_final = float(data.corr_with_ref(total, w))
-    a_final = float(_alpha(np.float64(keep.sum()), var[keep].sum(), _var(total, w)))
+    good = [st for st in states if abs(st[1]) <= target and st[2] >= floor]
+    chosen, r_final, a_final = good[-1] if good else states[-1]
     return Selection(
-        keep=keep,
+        keep=chosen,
         correlation=r_final,
         alpha=a_final,
         meets_target=bool(abs(r_final) <= target),
@@ -475,13 +486,10 @@ def _reliability_step(
     movable: NDArray[np.bool_],
     var: F64,
     min_items: int,
-    target: float,
 ) -> bool:
-    """Drop, repeatedly, the items whose removal raises alpha; never so many that a subset
-    within the correlation target leaves it. Returns whether any went."""
+    """Drop, repeatedly, the items whose removal raises alpha. Returns whether any went."""
     changed = False
     sw = w.sum()
-    within = abs(float(data.corr_with_ref(data.totals(keep.astype(np.float32)), w))) <= target
     for _ in range(50):
         k = int(keep.sum())
         if k <= max(min_items, 2):
@@ -502,13 +510,7 @@ def _reliability_step(
         room = k - max(min_items, 2)
         if worse.size > room:
             worse = worse[np.argsort(-gain[worse], kind="stable")[:room]]
-        trial = keep.copy()
-        trial[worse] = False
-        if within:
-            r = float(data.corr_with_ref(data.totals(trial.astype(np.float32)), w))
-            if abs(r) > target:
-                break
-        keep[:] = trial
+        keep[worse] = False
         changed = True
     return changed
 
