@@ -396,7 +396,9 @@ def _select(
         meets_target=bool(abs(r_final) <= target),
         meets_floor=bool(a_final >= floor),
         rounds=rounds,
-        path=pd.DataFrame(path_rows, columns=["round", "n_items", "correlation", "alpha"]),
+        path=pd.DataFrame(path_rows, columns=["round", "n_items", "correlation", "alpha"])
+        .sort_values(["round", "n_items"], ascending=[True, False], kind="stable")
+        .reset_index(drop=True),
     )
 
 
