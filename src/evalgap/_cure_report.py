@@ -77,6 +77,15 @@ def _band_class(value: Any) -> str | None:
     return None
 
 
+def _compact_flips(flips: str) -> str:
+    """``drop:a; drop:b; family:X`` as ``drop a, b · family X``."""
+    groups: dict[str, list[str]] = {}
+    for v in (f for f in str(flips).split("; ") if f):
+        kind, _, what = v.partition(":")
+        groups.setdefault(kind, []).append(what)
+    return " · ".join(f"{kind} {', '.join(items)}" for kind, items in groups.items())
+
+
 def _wrap(table: str) -> str:
     return f'<div class="table-wrap">{table}</div>'
 
@@ -111,7 +120,9 @@ def sensitivity_section(result: SensitivityResult) -> ReportSection:
         "model family out. A variant <em>flips</em> a benchmark when the band of its point "
         "estimate (sign included) differs from the baseline's; other methods' correlations are "
         "first put on the baseline method's scale (bivariate-normal relations), so Kendall's "
-        f"smaller tau does not flip verdicts by scale alone. Flips by kind: {kinds_text}.</p>",
+        f"smaller tau does not flip verdicts by scale alone. Flips by kind: {kinds_text}. "
+        "A baseline close to a band edge (small margin) flips easily; the share of variants "
+        "agreeing says how much.</p>",
     ]
     if len(skipped):
         html.append(
@@ -137,6 +148,7 @@ def sensitivity_section(result: SensitivityResult) -> ReportSection:
         flipped["range"] = [
             _interval(a, b) for a, b in zip(flipped["rho_min"], flipped["rho_max"], strict=True)
         ]
+        flipped["which"] = [_compact_flips(f) for f in flipped["flips"]]
         html.append("<h3>Benchmarks whose verdict flips</h3>")
         html.append(
             _wrap(
@@ -147,12 +159,17 @@ def sensitivity_section(result: SensitivityResult) -> ReportSection:
                         "area": "Area",
                         "capabilities_correlation": "ρ baseline",
                         "band": "Band",
+                        "edge_margin": "Margin to band edge",
                         "range": "Range over variants",
                         "share_agree": "Share agreeing",
                         "n_flips": "Flips",
-                        "flips": "Variants that flip it",
+                        "which": "Variants that flip it",
                     },
-                    formats={"capabilities_correlation": ".2f", "share_agree": ".0%"},
+                    formats={
+                        "capabilities_correlation": ".2f",
+                        "edge_margin": ".2f",
+                        "share_agree": ".0%",
+                    },
                     sort_by={"range": "rho_min"},
                     cell_classes={"band": _band_class},
                     table_id="sensitivity-table",
