@@ -425,7 +425,21 @@ def adjust(
 
     Examples
     --------
-    >>> from evalgap import load_panel, adjust
+    >>> import numpy as np, pandas as pd
+    >>> from evalgap import Panel, adjust
+    >>> rng = np.random.default_rng(1)
+    >>> g = rng.normal(size=20)
+    >>> scores = pd.DataFrame({"cap0": g, "cap1": g + 0.2 * rng.normal(size=20),
+    ...                        "safety": 0.5 * g + 0.05 * rng.normal(size=20)},
+    ...                       index=[f"m{i:02d}" for i in range(20)])
+    >>> scores.loc["m07", "safety"] += 0.5  # much safer than its capabilities predict
+    >>> result = adjust(Panel.from_frames(scores, capabilities=["cap0", "cap1"]))
+    >>> result.ranking("safety").loc[0, ["model", "assessment"]].tolist()
+    ['m07', 'safer than capabilities predict']
+
+    On a public panel:
+
+    >>> from evalgap import load_panel
     >>> result = adjust(load_panel("safetywashing-2024:chat"),
     ...                 benchmarks=["truthfulqa_mc1"])  # doctest: +SKIP
     >>> result.ranking("truthfulqa_mc1")[["model", "residual", "assessment"]]  # doctest: +SKIP
