@@ -285,3 +285,18 @@ def test_helm_bbq_is_binary_and_reported_as_kr20(helm):
     result = item_analysis(matrix, proxy, select=False, n_boot=0)
     assert result.settings["reliability"] == "KR-20"
     assert result.reliability_full.alpha == pytest.approx(reliability(matrix).alpha, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("folder", "benchmark", "models", "items"),
+    [("lmeval", "tinysafe", 2, 18), ("inspect", "tinysafe_refusal", 1, 8)],
+)
+def test_item_records_of_lmeval_samples_and_inspect_logs_pivot(folder, benchmark, models, items):
+    path = Path(__file__).parent / "fixtures" / "harness" / folder
+    records = evalgap.import_results(path).items
+    matrix = item_matrix(records, benchmark)
+    assert matrix.shape == (models, items)
+    assert matrix.notna().all().all()
+    assert ((matrix >= 0) & (matrix <= 1)).all().all()
+    with pytest.raises(AnalysisError, match="at least 5 are needed"):
+        item_analysis(matrix, pd.Series(range(models), index=matrix.index, dtype=float))
