@@ -94,18 +94,26 @@ def main() -> None:
     n_bench = sum(len(r.table) for r in results.values())
     print("evalgap.audit, both panels")
     print(f"  benchmarks audited: {n_bench}")
-    print(f"  wall time: best {min(times):.2f} s, median {np.median(times):.2f} s "
-          f"over {args.repeat} runs")
-    print(f"  peak memory: {peak / 2**20:.0f} MiB allocated by the audit (tracemalloc), "
-          f"{rss:.0f} MiB process max RSS")
+    print(
+        f"  wall time: best {min(times):.2f} s, median {np.median(times):.2f} s "
+        f"over {args.repeat} runs"
+    )
+    print(
+        f"  peak memory: {peak / 2**20:.0f} MiB allocated by the audit (tracemalloc), "
+        f"{rss:.0f} MiB process max RSS"
+    )
 
     loop_time, loop_count = 0.0, 0
     print("\nscipy.stats.bootstrap loop (statistic re-runs the PCA per resample)")
     for name, panel in panels.items():
         table = results[name].table.set_index("benchmark")
-        chosen = list(table.index) if args.loop_benchmarks == 0 else [
-            b for b in ("truthfulqa_mc1", "wmdp", "MT_Bench", "sycophancy") if b in table.index
-        ][: args.loop_benchmarks]
+        chosen = (
+            list(table.index)
+            if args.loop_benchmarks == 0
+            else [
+                b for b in ("truthfulqa_mc1", "wmdp", "MT_Bench", "sycophancy") if b in table.index
+            ][: args.loop_benchmarks]
+        )
         start = time.perf_counter()
         loop = loop_audit(panel, chosen, args.bootstrap, seed=0)
         elapsed = time.perf_counter() - start
@@ -113,13 +121,19 @@ def main() -> None:
         loop_count += len(chosen)
         for bench, (lo, hi) in loop.items():
             row = table.loc[bench]
-            print(f"  {name} {bench}: loop CI [{lo:.3f}, {hi:.3f}]  "
-                  f"evalgap CI [{row.ci_low:.3f}, {row.ci_high:.3f}]  ({elapsed / len(chosen):.1f} s)")
-    label = "measured" if args.loop_benchmarks == 0 else (
-        f"extrapolated from {loop_count} benchmarks timed"
+            print(
+                f"  {name} {bench}: loop CI [{lo:.3f}, {hi:.3f}]  "
+                f"evalgap CI [{row.ci_low:.3f}, {row.ci_high:.3f}]  ({elapsed / len(chosen):.1f} s)"
+            )
+    label = (
+        "measured"
+        if args.loop_benchmarks == 0
+        else (f"extrapolated from {loop_count} benchmarks timed")
     )
-    print(f"  loop wall time for all {n_bench} benchmarks: {loop_time:.0f} s ({label}); "
-          "capabilities correlation only, no compute correlation, slope or p-value")
+    print(
+        f"  loop wall time for all {n_bench} benchmarks: {loop_time:.0f} s ({label}); "
+        "capabilities correlation only, no compute correlation, slope or p-value"
+    )
     print(f"\nspeed-up: {loop_time / min(times):.0f}x (evalgap computes more statistics)")
 
 
