@@ -174,8 +174,14 @@ def _bad_cases(tmp: Path, data_dir: Path) -> list[tuple[str, list[str], str]]:
     cases.append(
         (
             "no model matches the panel",
-            ["--panel", "safetywashing-2024:chat", "--data-dir", str(data_dir)]
-            + ["--scores", str(scores)],
+            [
+                "--panel",
+                "safetywashing-2024:chat",
+                "--data-dir",
+                str(data_dir),
+                "--scores",
+                str(scores),
+            ],
             "none of your 8 models matched a model of the panel",
         )
     )
