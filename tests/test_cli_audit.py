@@ -242,9 +242,20 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path):
     assert proc.stderr.strip() == f"evalgap: error: {path}: line 3: duplicate model 'm1'"
 
 
-def test_names_are_printed_as_text_not_markup(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["audit", "sensitivity", "adjust", "import"])
+def test_names_are_printed_as_text_not_markup(command, tmp_path, capsys):
     frame = _good_scores().rename(columns={"safety": "[/oops] [bold]x"})
+    frame.loc[0, "model"] = "[/m] [red]model"
     path = _write(tmp_path / "s.csv", frame)
-    code = main(["audit", "--scores", str(path), "--capabilities", "cap_a,cap_b,cap_c", *FAST])
+    if command == "import":
+        args = ["import", str(path)]
+    else:
+        args = [command, "--scores", str(path), "--capabilities", "cap_a,cap_b,cap_c"]
+        if command == "audit":
+            args += FAST
+    code = main(args)
+    out = capsys.readouterr().out
     assert code == 0
-    assert "[/oops] [bold]x" in capsys.readouterr().out
+    assert "[/oops] [bold]x" in out
+    if command == "adjust":
+        assert "[/m] [red]model" in out

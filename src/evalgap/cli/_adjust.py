@@ -19,18 +19,18 @@ from rich.text import Text
 from evalgap.adjust import LESS_SAFE, SAFER, AdjustResult, adjust
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_output_arguments,
     add_panel_arguments,
     csv_list,
     emit,
+    make_console,
+    output_format,
+    use_color,
 )
 from evalgap.cli._cure import (
     add_html_arguments,
-    add_output_arguments,
-    console,
     load,
     num,
-    output_format,
-    use_color,
     write_html,
 )
 
@@ -160,9 +160,9 @@ def render_table(
 ) -> str:
     """The adjusted scores as terminal text."""
     s = result.settings
-    con, buffer = console(color)
+    con, buffer = make_console(color)
     level = s["confidence_level"]
-    con.print(f"[bold]Capabilities-adjusted safety, {s['panel'] or 'scores'}[/bold]")
+    con.print(Text(f"Capabilities-adjusted safety, {s['panel'] or 'scores'}", style="bold"))
     con.print(
         f"Residual = observed minus the score predicted from the capabilities score by a fit "
         f"estimated without the model (oriented: + is safer); {level:.0%} prediction interval "

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import io
 import math
-import os
-import shutil
-import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalgap.audit import AuditResult, audit
+from evalgap.audit import AuditResult
 from evalgap.cli._common import (
-    add_analysis_arguments,
-    add_panel_arguments,
-    csv_list,
+    add_audit_arguments,
+    add_output_arguments,
     emit,
-    load_inputs,
-    progress_bar,
+    make_console,
+    output_format,
+    run_audit,
+    use_color,
 )
-from evalgap.errors import InputError
 
 _VERDICT_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green", "uncertain": "dim"}
 
@@ -36,114 +31,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "benchmark's correlation with a capabilities score (PC1 of capability benchmarks) "
         "and with training compute, with bootstrap intervals and permutation p-values.",
     )
-    add_panel_arguments(parser)
-    add_analysis_arguments(parser)
-    stats = parser.add_argument_group("statistics")
-    stats.add_argument(
-        "--audit",
-        metavar="A,B",
-        type=csv_list,
-        help="benchmarks to audit (default: every non-capability benchmark)",
-    )
-    stats.add_argument(
-        "--method",
-        choices=("spearman", "pearson", "kendall"),
-        default="spearman",
-        help="correlation with the capabilities score and FLOP (default: spearman)",
-    )
-    stats.add_argument(
-        "--bootstrap",
-        metavar="N",
-        type=int,
-        default=10_000,
-        help="bootstrap resamples of models; 0 turns intervals off (default: 10000)",
-    )
-    stats.add_argument(
-        "--permutations",
-        metavar="N",
-        type=int,
-        default=10_000,
-        help="permutations for p-values; 0 turns them off (default: 10000)",
-    )
-    stats.add_argument(
-        "--ci",
-        choices=("bca", "percentile"),
-        default="bca",
-        help="bootstrap interval method (default: bca)",
-    )
-    stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
-    )
-    stats.add_argument(
-        "--bands",
-        metavar="MOD,HIGH",
-        type=csv_list,
-        default=["0.4", "0.7"],
-        help="verdict cut-offs on |rho| (default: 0.4,0.7)",
-    )
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
-    out = parser.add_argument_group("output")
-    out.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        help="output format (default: from --out's suffix, else table)",
-    )
-    out.add_argument("--out", metavar="FILE", help="write the output here instead of stdout")
-    out.add_argument(
-        "--top", metavar="N", type=int, help="show only the N benchmarks with the largest |rho|"
-    )
+    add_audit_arguments(parser)
+    out = add_output_arguments(parser)
     out.add_argument(
         "--html", metavar="FILE", help="also write the self-contained HTML report here"
     )
     parser.set_defaults(run=run)
 
 
-def _bands(values: list[str]) -> tuple[float, float]:
-    try:
-        moderate, high = (float(v) for v in values)
-    except ValueError:
-        raise InputError(
-            f"--bands needs two numbers like 0.4,0.7, got {','.join(values)!r}",
-            source="arguments",
-        ) from None
-    return moderate, high
-
-
-def _format(args: argparse.Namespace) -> str:
-    if args.format:
-        return args.format
-    suffix = Path(args.out).suffix.lower() if args.out else ""
-    return {".json": "json", ".csv": "csv"}.get(suffix, "table")
-
-
 def run(args: argparse.Namespace) -> int:
-    fmt = _format(args)
-    inputs = load_inputs(args)
-    with progress_bar("bootstrap", args.bootstrap > 0) as progress:
-        result = audit(
-            inputs.panel,
-            args.capabilities,
-            benchmarks=args.audit or inputs.benchmarks,
-            method=args.method,
-            impute=args.impute,
-            pca=args.pca,
-            n_boot=args.bootstrap,
-            n_perm=args.permutations,
-            confidence_level=args.confidence,
-            ci_method=args.ci,
-            bands=_bands(args.bands),
-            seed=args.seed,
-            progress=progress,
-        )
-    if inputs.attached is not None:
-        result.settings["user_scores"] = inputs.attached.summary()
+    fmt = output_format(args)
+    result = run_audit(args)
     if fmt == "json":
         text = result.to_json()
     elif fmt == "csv":
         text = result.table.to_csv(index=False, float_format="%.6g")
     else:
-        color = args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = render_table(result, top=args.top, color=color)
+        text = render_table(result, top=args.top, color=use_color(args))
     if args.html:
         from evalgap.report import write_report
 
@@ -190,14 +94,7 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
     """The audit as terminal text: a summary, the per-benchmark table, the per-area table."""
     s = result.settings
     cap = result.capabilities
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=max(120, shutil.get_terminal_size((160, 40)).columns) if color else 160,
-        force_terminal=color,
-        color_system="standard" if color else None,
-        highlight=False,
-    )
+    console, buffer = make_console(color)
     mode = "missing-data mode (imputed)" if s["capabilities_mode"] == "impute" else "paper mode"
     console.print(Text(f"Safetywashing audit of {s['panel'] or 'scores'}", style="bold"))
     console.print(

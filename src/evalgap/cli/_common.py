@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+
 from evalgap._atomic import write_atomic
 from evalgap.attach import AttachResult, attach_scores
+from evalgap.audit import AuditResult, audit
 from evalgap.catalog import load_panel
 from evalgap.errors import InputError
 from evalgap.io import (
@@ -26,12 +32,19 @@ from evalgap.panel import Panel
 __all__ = [
     "Inputs",
     "add_analysis_arguments",
+    "add_audit_arguments",
+    "add_output_arguments",
     "add_panel_arguments",
     "csv_list",
     "emit",
     "load_inputs",
     "load_panel_from_args",
+    "make_console",
+    "output_format",
+    "parse_bands",
     "progress_bar",
+    "run_audit",
+    "use_color",
 ]
 
 
@@ -68,7 +81,8 @@ def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--model-map",
         metavar="FILE",
-        help="with --panel and --scores: CSV user_model,panel_model overriding name matching",
+        help="CSV user_model,panel_model overriding name matching of your models to the "
+        "panel's (with --panel and --scores; with `evalgap items`, its item files)",
     )
     group.add_argument(
         "--metric",
@@ -209,3 +223,136 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def parse_bands(values: list[str]) -> tuple[float, float]:
+    """``--bands 0.4,0.7`` as two floats."""
+    try:
+        moderate, high = (float(v) for v in values)
+    except ValueError:
+        raise InputError(
+            f"--bands needs two numbers like 0.4,0.7, got {','.join(values)!r}",
+            source="arguments",
+        ) from None
+    return moderate, high
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Everything ``evalgap audit`` reads and computes with: the panel arguments, the
+    capabilities score and the statistics, with the same names and defaults wherever they
+    appear (``audit``, ``report``, ``figures``)."""
+    add_panel_arguments(parser)
+    add_analysis_arguments(parser)
+    stats = parser.add_argument_group("statistics")
+    stats.add_argument(
+        "--audit",
+        metavar="A,B",
+        type=csv_list,
+        help="benchmarks to audit (default: every non-capability benchmark, or your own "
+        "with --panel and --scores)",
+    )
+    stats.add_argument(
+        "--method",
+        choices=("spearman", "pearson", "kendall"),
+        default="spearman",
+        help="correlation with the capabilities score and FLOP (default: spearman)",
+    )
+    stats.add_argument(
+        "--bootstrap",
+        metavar="N",
+        type=int,
+        default=10_000,
+        help="bootstrap resamples of models; 0 turns intervals off (default: 10000)",
+    )
+    stats.add_argument(
+        "--permutations",
+        metavar="N",
+        type=int,
+        default=10_000,
+        help="permutations for p-values; 0 turns them off (default: 10000)",
+    )
+    stats.add_argument(
+        "--ci",
+        choices=("bca", "percentile"),
+        default="bca",
+        help="bootstrap interval method (default: bca)",
+    )
+    stats.add_argument(
+        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+    )
+    stats.add_argument(
+        "--bands",
+        metavar="MOD,HIGH",
+        type=csv_list,
+        default=["0.4", "0.7"],
+        help="verdict cut-offs on |rho| (default: 0.4,0.7)",
+    )
+    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+
+
+def run_audit(args: argparse.Namespace) -> AuditResult:
+    """Read what the arguments name and run the audit as ``evalgap audit`` does; when
+    the user's scores were attached to a panel, the result's settings say how their
+    models matched."""
+    inputs = load_inputs(args)
+    with progress_bar("bootstrap", args.bootstrap > 0) as progress:
+        result = audit(
+            inputs.panel,
+            args.capabilities,
+            benchmarks=args.audit or inputs.benchmarks,
+            method=args.method,
+            impute=args.impute,
+            pca=args.pca,
+            n_boot=args.bootstrap,
+            n_perm=args.permutations,
+            confidence_level=args.confidence,
+            ci_method=args.ci,
+            bands=parse_bands(args.bands),
+            seed=args.seed,
+            progress=progress,
+        )
+    if inputs.attached is not None:
+        result.settings["user_scores"] = inputs.attached.summary()
+    return result
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """``--format``, ``--out``, ``--top``; returns the group so callers can add more."""
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="output format (default: from --out's suffix, else table)",
+    )
+    out.add_argument("--out", metavar="FILE", help="write the output here instead of stdout")
+    out.add_argument("--top", metavar="N", type=int, help="show only the first N rows (table)")
+    return out
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """The output format: ``--format``, else from ``--out``'s suffix, else ``table``."""
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.out).suffix.lower() if args.out else ""
+    return {".json": "json", ".csv": "csv"}.get(suffix, "table")
+
+
+def use_color(args: argparse.Namespace) -> bool:
+    """Colour only on a terminal, never into a file, never with ``NO_COLOR``."""
+    return args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def make_console(color: bool) -> tuple[Console, io.StringIO]:
+    """A rich console writing into a string buffer: the terminal's width on a terminal
+    (at least 120 columns), else 160. Markup is off, so a model or benchmark name like
+    ``[/x]`` prints as itself; style output with :class:`rich.text.Text`."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=max(120, shutil.get_terminal_size((160, 40)).columns) if color else 160,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+    )
+    return console, buffer

@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from evalgap.cli._common import csv_list
-from evalgap.cli._report import add_audit_arguments, audit_from_args
+from evalgap.cli._common import add_audit_arguments, csv_list, run_audit
 from evalgap.errors import InputError
 
 
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError("is a file; give a folder for the figures", source=args.out)
-    result = audit_from_args(args)
+    result = run_audit(args)
     if args.scatter == "all":
         chosen = None
     elif args.scatter == "none":

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from evalgap._atomic import write_atomic, write_atomic_with
 from evalgap.catalog import load_panel
@@ -175,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         # A pipe or file gets wide lines rather than 80 columns of folded cells.
         width = None if sys.stdout.isatty() else 160
-        render_report(result, matching, written, Console(soft_wrap=False, width=width))
+        console = Console(soft_wrap=False, width=width, markup=False, highlight=False)
+        render_report(result, matching, written, console)
     return 0
 
 
@@ -223,10 +225,12 @@ def render_report(
     for col in ("benchmark", "metric", "chosen by", "models", "other metrics"):
         bench.add_column(col, overflow="fold")
     for row in result.benchmarks.itertuples(index=False):
-        flag = " [bold red](ambiguous)[/]" if row.ambiguous else ""
+        metric = Text(str(row.metric))
+        if row.ambiguous:
+            metric.append(" (ambiguous)", style="bold red")
         bench.add_row(
             str(row.benchmark),
-            f"{row.metric}{flag}",
+            metric,
             str(row.rule),
             str(row.models),
             str(row.alternatives),
@@ -240,7 +244,7 @@ def render_report(
             skipped.add_row(_sources(sources, roots), reason)
         console.print(skipped)
     if not result.warnings.empty:
-        console.print("[bold]Warnings[/]")
+        console.print(Text("Warnings", style="bold"))
         for sources, message in _grouped(result.warnings, "message"):
             where = f"{_sources(sources, roots)}: " if any(sources) else ""
             console.print(f"  - {where}{message}", highlight=False)
@@ -254,7 +258,7 @@ def render_report(
                 row.user_model,
                 row.panel_model if isinstance(row.panel_model, str) else "",
                 f"{row.confidence:.2f}",
-                f"[{styles[row.status]}]{row.status}[/]",
+                Text(row.status, style=styles[row.status]),
                 row.rule,
                 row.candidates,
             )

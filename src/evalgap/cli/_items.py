@@ -24,21 +24,22 @@ from pathlib import Path
 
 import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
 from evalgap.capability import MIN_MODELS, capabilities_score
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_output_arguments,
     add_panel_arguments,
     emit,
+    make_console,
+    output_format,
+    use_color,
 )
 from evalgap.cli._cure import (
     add_html_arguments,
-    add_output_arguments,
-    console,
     load,
     num,
-    output_format,
-    use_color,
     write_html,
 )
 from evalgap.errors import InputError
@@ -300,12 +301,14 @@ def run(args: argparse.Namespace) -> int:
 def render_table(result: ItemAnalysis, *, top: int | None = None, color: bool = True) -> str:
     """The item analysis as terminal text."""
     s = result.settings
-    con, buffer = console(color)
+    con, buffer = make_console(color)
     rel = s["reliability"]
     full, sub = result.summary.iloc[0], result.summary.iloc[1]
     con.print(
-        f"[bold]Item analysis of {s['benchmark']}[/bold]: {s['n_models']} models x "
-        f"{s['n_items']} items; capabilities: {s['capabilities']}"
+        Text.assemble(
+            (f"Item analysis of {s['benchmark']}", "bold"),
+            f": {s['n_models']} models x {s['n_items']} items; capabilities: {s['capabilities']}",
+        )
     )
     level = s["confidence_level"]
     con.print(
@@ -315,15 +318,22 @@ def render_table(result: ItemAnalysis, *, top: int | None = None, color: bool = 
     )
     if s["select"]:
         con.print(
-            f"Decorrelated subset: [bold]{int(sub.n_items)} items[/bold]; ρ in-sample "
-            f"{num(sub.correlation)} [{num(sub.ci_low)}, {num(sub.ci_high)}], "
-            f"[bold]held-out {num(sub.heldout_correlation)} [{num(sub.heldout_ci_low)}, "
-            f"{num(sub.heldout_ci_high)}][/bold] ({s['folds']}-fold CV across models); "
-            f"{rel} {num(sub.alpha)}; split-half {num(sub.split_half)}. Target |ρ| ≤ "
-            f"{s['target']}: {'met' if result.meets_target else 'NOT met'}; floor {rel} ≥ "
-            f"{s['reliability_floor']}: {'met' if result.meets_floor else 'NOT met'} "
-            f"(on the models it was chosen on). {level:.0%} percentile bootstrap intervals, "
-            "selection held fixed."
+            Text.assemble(
+                "Decorrelated subset: ",
+                (f"{int(sub.n_items)} items", "bold"),
+                f"; ρ in-sample {num(sub.correlation)} [{num(sub.ci_low)}, {num(sub.ci_high)}], ",
+                (
+                    f"held-out {num(sub.heldout_correlation)} [{num(sub.heldout_ci_low)}, "
+                    f"{num(sub.heldout_ci_high)}]",
+                    "bold",
+                ),
+                f" ({s['folds']}-fold CV across models); "
+                f"{rel} {num(sub.alpha)}; split-half {num(sub.split_half)}. Target |ρ| ≤ "
+                f"{s['target']}: {'met' if result.meets_target else 'NOT met'}; floor {rel} ≥ "
+                f"{s['reliability_floor']}: {'met' if result.meets_floor else 'NOT met'} "
+                f"(on the models it was chosen on). {level:.0%} percentile bootstrap intervals, "
+                "selection held fixed.",
+            )
         )
     table = Table(title="Items that track capabilities most", header_style="bold")
     for col, kw in (

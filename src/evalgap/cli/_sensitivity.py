@@ -20,19 +20,19 @@ from rich.text import Text
 
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_output_arguments,
     add_panel_arguments,
     csv_list,
     emit,
-)
-from evalgap.cli._cure import (
-    add_html_arguments,
-    add_output_arguments,
-    console,
-    load,
-    num,
+    make_console,
     output_format,
     parse_bands,
     use_color,
+)
+from evalgap.cli._cure import (
+    add_html_arguments,
+    load,
+    num,
     write_html,
 )
 from evalgap.errors import InputError
@@ -167,9 +167,11 @@ def render_table(result: SensitivityResult, *, top: int | None = None, color: bo
     s = result.settings
     table = result.table
     info = result.variant_info
-    con, buffer = console(color)
+    con, buffer = make_console(color)
     kinds = info.groupby("kind", sort=False).size()
-    con.print(f"[bold]Sensitivity of the safetywashing audit of {s['panel'] or 'scores'}[/bold]")
+    con.print(
+        Text(f"Sensitivity of the safetywashing audit of {s['panel'] or 'scores'}", style="bold")
+    )
     con.print(
         f"Baseline: {s['method']} correlation, PCA on the {s['pca']} matrix, "
         f"{s['capabilities_mode']} mode. {len(info)} variants ("
@@ -178,9 +180,11 @@ def render_table(result: SensitivityResult, *, top: int | None = None, color: bo
     )
     fragile = int((table["share_agree"] < 0.8).sum())
     con.print(
-        f"[bold]{int(table['flipped'].sum())} of {len(table)}[/bold] benchmarks change verdict "
-        f"band under at least one variant; {fragile} keep the baseline band in fewer than 80% "
-        "of variants."
+        Text.assemble(
+            (f"{int(table['flipped'].sum())} of {len(table)}", "bold"),
+            " benchmarks change verdict band under at least one variant; "
+            f"{fragile} keep the baseline band in fewer than 80% of variants.",
+        )
     )
     out = Table(header_style="bold")
     for col, kw in (
