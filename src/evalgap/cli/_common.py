@@ -33,6 +33,7 @@ __all__ = [
     "Inputs",
     "add_analysis_arguments",
     "add_audit_arguments",
+    "add_interval_arguments",
     "add_output_arguments",
     "add_panel_arguments",
     "csv_list",
@@ -271,23 +272,29 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         default=10_000,
         help="permutations for p-values; 0 turns them off (default: 10000)",
     )
-    stats.add_argument(
+    add_interval_arguments(stats)
+
+
+def add_interval_arguments(group: argparse._ArgumentGroup) -> None:
+    """``--ci``, ``--confidence``, ``--bands`` and ``--seed``: how intervals and verdicts
+    are formed, the same wherever they appear."""
+    group.add_argument(
         "--ci",
         choices=("bca", "percentile"),
         default="bca",
         help="bootstrap interval method (default: bca)",
     )
-    stats.add_argument(
+    group.add_argument(
         "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
     )
-    stats.add_argument(
+    group.add_argument(
         "--bands",
         metavar="MOD,HIGH",
         type=csv_list,
         default=["0.4", "0.7"],
         help="verdict cut-offs on |rho| (default: 0.4,0.7)",
     )
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    group.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
 
 
 def run_audit(args: argparse.Namespace) -> AuditResult:

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_interval_arguments,
     add_output_arguments,
     add_panel_arguments,
     csv_list,
@@ -88,18 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="bootstrap resamples per variant for interval verdicts (default: 0, bands of "
         "point estimates only)",
     )
-    stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
-    )
-    stats.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="default: bca")
-    stats.add_argument(
-        "--bands",
-        metavar="MOD,HIGH",
-        type=csv_list,
-        default=["0.4", "0.7"],
-        help="verdict cut-offs on |rho| (default: 0.4,0.7)",
-    )
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    add_interval_arguments(stats)
     out = add_output_arguments(parser)
     out.add_argument(
         "--long",
