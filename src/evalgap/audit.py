@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -417,8 +417,6 @@ def audit(
 
 
 def _reorder_capabilities(cap: CapabilitiesScore, order: Sequence[str]) -> CapabilitiesScore:
-    from dataclasses import replace
-
     order = list(order)
     table = cap.table.set_index("benchmark").loc[order].reset_index()
     return replace(
