@@ -92,7 +92,7 @@ def main() -> None:
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_bench = sum(len(r.table) for r in results.values())
-    print("evalgap.audit, both panels")
+    print("evalgap.analyses.safetywashing._audit, both panels")
     print(f"  benchmarks audited: {n_bench}")
     print(
         f"  wall time: best {min(times):.2f} s, median {np.median(times):.2f} s "

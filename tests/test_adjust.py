@@ -22,7 +22,7 @@ from scipy.optimize import isotonic_regression
 
 import evalgap
 from evalgap import AnalysisError, adjust, adjusted_scores
-from evalgap.adjust import LESS_SAFE, SAFER, WITHIN
+from evalgap.analyses.safetywashing._adjust import LESS_SAFE, SAFER, WITHIN
 from synthetic_panels import make_panel
 
 LEVEL = 0.90

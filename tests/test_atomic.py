@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from evalgap._atomic import write_atomic, write_atomic_with
+from evalgap._output import write_atomic, write_atomic_with
 
 
 def test_written_file_has_the_usual_mode(tmp_path):

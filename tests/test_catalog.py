@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import evalgap
-from evalgap import catalog
+from evalgap.io import _catalog as catalog
 from evalgap.errors import ChecksumError, InputError, UnknownPanelError
 
 

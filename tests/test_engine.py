@@ -13,10 +13,15 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalgap._weighted import kendall_tau_b, midrank_matrix, weighted_midranks, weighted_pearson
-from evalgap.capability import _fit
-from evalgap.correlate import CorrelationPlan, permutation_pvalues
-from evalgap.resample import bootstrap_weights
+from evalgap.analyses.safetywashing._capability import _fit
+from evalgap.stats._correlate import CorrelationPlan, permutation_pvalues
+from evalgap.stats._resample import bootstrap_weights
+from evalgap.stats._weighted import (
+    kendall_tau_b,
+    midrank_matrix,
+    weighted_midranks,
+    weighted_pearson,
+)
 
 TOL = 1e-9
 

@@ -24,7 +24,7 @@ from evalgap import (
     reliability,
     select_items,
 )
-from evalgap.reliability import cronbach_alpha, split_half
+from evalgap.stats._reliability import cronbach_alpha, split_half
 
 
 def _logistic(z: np.ndarray, a: float = 1.5) -> np.ndarray:

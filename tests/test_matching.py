@@ -9,12 +9,12 @@ import pytest
 
 import evalgap
 from evalgap.errors import InputError
-from evalgap.matching import match_models, normalize_model_name, read_model_map
+from evalgap.io._matching import match_models, normalize_model_name, read_model_map
 
 MIXED = ["Llama-2-13b-hf", "Llama-2-13b-chat-hf", "Meta-Llama-3-8B", "Meta-Llama-3-8B-Instruct"]
 
 
-def _rows(result: evalgap.matching.MatchResult) -> dict[str, tuple]:
+def _rows(result: evalgap.io._matching.MatchResult) -> dict[str, tuple]:
     return {
         r.user_model: (r.panel_model, r.confidence, r.status)
         for r in result.table.itertuples(index=False)

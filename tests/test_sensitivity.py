@@ -11,8 +11,8 @@ import pytest
 
 import evalgap
 from evalgap import AnalysisError, audit, model_families, sensitivity
-from evalgap.sensitivity import comparable
-from evalgap.verdict import band_of
+from evalgap.analyses.safetywashing._sensitivity import comparable
+from evalgap.results._verdict import band_of
 from synthetic_panels import make_panel
 
 TOL = 1e-9

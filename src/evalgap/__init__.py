@@ -1,11 +1,16 @@
-"""evalgap: is this AI safety evaluation result real evidence of safety?"""
+"""evalgap: is this AI safety evaluation result real evidence of safety?
+
+Public names are loaded on first use (a module ``__getattr__``, as lm-evaluation-harness
+does "to improve CLI startup"), so ``import evalgap`` and ``evalgap --help`` stay cheap and
+pandas, SciPy or torch load only when an analysis needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from evalgap._version import __version__
-from evalgap.adjust import AdjustResult, adjust, adjusted_scores
-from evalgap.attach import AttachResult, attach_scores
-from evalgap.audit import AuditResult, audit
-from evalgap.capability import CapabilitiesScore, capabilities_score
-from evalgap.catalog import PanelSpec, list_panels, load_panel
 from evalgap.errors import (
     AnalysisError,
     ChecksumError,
@@ -13,19 +18,38 @@ from evalgap.errors import (
     InputError,
     UnknownPanelError,
 )
-from evalgap.io.detect import ImportResult, import_results
-from evalgap.items import (
-    ItemAnalysis,
-    item_analysis,
-    item_matrix,
-    other_benchmarks_proxy,
-    select_items,
-)
-from evalgap.matching import MatchResult, match_models
-from evalgap.panel import Panel
-from evalgap.reliability import Reliability, reliability
-from evalgap.sensitivity import SensitivityResult, model_families, sensitivity
-from evalgap.verdict import Bands
+
+#: Public name -> the package that defines it.
+_LAZY = {
+    "AdjustResult": "evalgap.analyses.safetywashing",
+    "AttachResult": "evalgap.io",
+    "AuditResult": "evalgap.analyses.safetywashing",
+    "Bands": "evalgap.results",
+    "CapabilitiesScore": "evalgap.analyses.safetywashing",
+    "ImportResult": "evalgap.io",
+    "ItemAnalysis": "evalgap.analyses.safetywashing",
+    "MatchResult": "evalgap.io",
+    "Panel": "evalgap.data",
+    "PanelSpec": "evalgap.io",
+    "Reliability": "evalgap.stats",
+    "SensitivityResult": "evalgap.analyses.safetywashing",
+    "adjust": "evalgap.analyses.safetywashing",
+    "adjusted_scores": "evalgap.analyses.safetywashing",
+    "attach_scores": "evalgap.io",
+    "audit": "evalgap.analyses.safetywashing",
+    "capabilities_score": "evalgap.analyses.safetywashing",
+    "import_results": "evalgap.io",
+    "item_analysis": "evalgap.analyses.safetywashing",
+    "item_matrix": "evalgap.analyses.safetywashing",
+    "list_panels": "evalgap.io",
+    "load_panel": "evalgap.io",
+    "match_models": "evalgap.io",
+    "model_families": "evalgap.analyses.safetywashing",
+    "other_benchmarks_proxy": "evalgap.analyses.safetywashing",
+    "reliability": "evalgap.stats",
+    "select_items": "evalgap.analyses.safetywashing",
+    "sensitivity": "evalgap.analyses.safetywashing",
+}
 
 __all__ = [
     "AdjustResult",
@@ -63,3 +87,50 @@ __all__ = [
     "select_items",
     "sensitivity",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evalgap' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from evalgap.analyses.safetywashing import (
+        AdjustResult,
+        AuditResult,
+        CapabilitiesScore,
+        ItemAnalysis,
+        SensitivityResult,
+        adjust,
+        adjusted_scores,
+        audit,
+        capabilities_score,
+        item_analysis,
+        item_matrix,
+        model_families,
+        other_benchmarks_proxy,
+        select_items,
+        sensitivity,
+    )
+    from evalgap.data import Panel
+    from evalgap.io import (
+        AttachResult,
+        ImportResult,
+        MatchResult,
+        PanelSpec,
+        attach_scores,
+        import_results,
+        list_panels,
+        load_panel,
+        match_models,
+    )
+    from evalgap.results import Bands
+    from evalgap.stats import Reliability, reliability

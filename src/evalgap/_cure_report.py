@@ -17,9 +17,9 @@ import pandas as pd
 from evalgap.report import LEVEL_COLORS, ReportSection, chart_slot, escape, html_table
 
 if TYPE_CHECKING:
-    from evalgap.adjust import AdjustResult
-    from evalgap.items import ItemAnalysis
-    from evalgap.sensitivity import SensitivityResult
+    from evalgap.analyses.safetywashing._adjust import AdjustResult
+    from evalgap.analyses.safetywashing._items import ItemAnalysis
+    from evalgap.analyses.safetywashing._sensitivity import SensitivityResult
 
 __all__ = ["adjust_section", "items_section", "sensitivity_section"]
 

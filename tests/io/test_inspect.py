@@ -10,7 +10,7 @@ import pytest
 from harness_paths import FIXTURES, harness_dir
 
 from evalgap.io import import_results, read_inspect
-from evalgap.io.inspect_logs import inspect_value
+from evalgap.io._inspect import inspect_value
 
 
 def _json_logs(folder: Path) -> dict[str, dict]:

@@ -16,7 +16,7 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
-from evalgap.adjust import LESS_SAFE, SAFER, AdjustResult, adjust
+from evalgap.analyses.safetywashing._adjust import LESS_SAFE, SAFER, AdjustResult, adjust
 from evalgap.cli._common import (
     add_analysis_arguments,
     add_output_arguments,

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalgap.audit import AuditResult
+from evalgap.analyses.safetywashing._audit import AuditResult
 from evalgap.cli._common import (
     add_audit_arguments,
     add_output_arguments,

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from evalgap._atomic import write_atomic
-from evalgap.attach import AttachResult, attach_scores
-from evalgap.audit import AuditResult, audit
-from evalgap.catalog import load_panel
+from evalgap._output import write_atomic
+from evalgap.analyses.safetywashing._audit import AuditResult, audit
+from evalgap.data._panel import Panel
 from evalgap.errors import InputError
 from evalgap.io import (
     detect_format,
@@ -27,7 +26,8 @@ from evalgap.io import (
     read_model_info,
     read_table_panel,
 )
-from evalgap.panel import Panel
+from evalgap.io._attach import AttachResult, attach_scores
+from evalgap.io._catalog import load_panel
 
 __all__ = [
     "Inputs",

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from evalgap.cli._common import load_inputs
+from evalgap.data._panel import Panel
 from evalgap.errors import InputError
-from evalgap.panel import Panel
 
 __all__ = ["add_html_arguments", "load", "num", "write_html"]
 
@@ -55,7 +55,7 @@ def write_html(
 ) -> None:
     """Run the audit of ``panel`` with the command's capability settings and write its
     report to ``args.html`` with ``sections`` added."""
-    from evalgap.audit import audit
+    from evalgap.analyses.safetywashing._audit import audit
     from evalgap.report import write_report
 
     if args.html_bootstrap < 0 or 0 < args.html_bootstrap < 100:

@@ -27,11 +27,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalgap._atomic import write_atomic, write_atomic_with
-from evalgap.catalog import load_panel
+from evalgap._output import write_atomic, write_atomic_with
 from evalgap.errors import InputError
-from evalgap.io.detect import ImportResult, import_results
-from evalgap.matching import MatchResult, match_models
+from evalgap.io._catalog import load_panel
+from evalgap.io._detect import ImportResult, import_results
+from evalgap.io._matching import MatchResult, match_models
 
 _SUFFIXES = (".csv", ".tsv", ".parquet", ".json")
 

@@ -26,7 +26,13 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from evalgap.capability import MIN_MODELS, capabilities_score
+from evalgap.analyses.safetywashing._capability import MIN_MODELS, capabilities_score
+from evalgap.analyses.safetywashing._items import (
+    ItemAnalysis,
+    item_analysis,
+    item_matrix,
+    other_benchmarks_proxy,
+)
 from evalgap.cli._common import (
     add_analysis_arguments,
     add_output_arguments,
@@ -44,7 +50,6 @@ from evalgap.cli._cure import (
 )
 from evalgap.errors import InputError
 from evalgap.io import read_frame
-from evalgap.items import ItemAnalysis, item_analysis, item_matrix, other_benchmarks_proxy
 
 _TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson"}
 
@@ -157,7 +162,7 @@ def _read_items(paths: list[str]) -> tuple[pd.DataFrame | None, pd.DataFrame | N
         wide = frame.set_index(first)
         wide.index = wide.index.astype(str)
         return None, wide, {}
-    from evalgap.io.detect import import_results
+    from evalgap.io._detect import import_results
 
     imported = import_results(paths)
     if imported.items.empty:
@@ -223,7 +228,7 @@ def _capabilities(
     panel, _ = load(argparse.Namespace(**{**vars(args), "model_map": None}))
     cap = capabilities_score(panel, args.capabilities, impute=args.impute, pca=args.pca)
     scores = cap.scores.dropna()
-    from evalgap.matching import match_models
+    from evalgap.io._matching import match_models
 
     match = match_models(models, panel, model_map=model_map)
     pairs = {m: p for m, p in match.mapping.items() if p in scores.index}
@@ -289,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = render_table(result, top=args.top, color=use_color(args))
     if args.subset_out:
-        from evalgap._atomic import write_atomic
+        from evalgap._output import write_atomic
 
         write_atomic(Path(args.subset_out), "".join(f"{i}\n" for i in result.subset))
     if args.html:

@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from evalgap.catalog import list_panels
+from evalgap.io._catalog import list_panels
 
 
 def register(sub: argparse._SubParsersAction) -> None:

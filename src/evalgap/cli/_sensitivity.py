@@ -18,6 +18,11 @@ import argparse
 from rich.table import Table
 from rich.text import Text
 
+from evalgap.analyses.safetywashing._sensitivity import (
+    VARIANT_KINDS,
+    SensitivityResult,
+    sensitivity,
+)
 from evalgap.cli._common import (
     add_analysis_arguments,
     add_interval_arguments,
@@ -38,7 +43,6 @@ from evalgap.cli._cure import (
 )
 from evalgap.errors import InputError
 from evalgap.io import read_frame
-from evalgap.sensitivity import VARIANT_KINDS, SensitivityResult, sensitivity
 
 _BAND_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green"}
 

@@ -6,7 +6,21 @@ Long records are DataFrames with the columns of :data:`LONG_COLUMNS`
 harness outputs (lm-eval, Inspect, HELM, leaderboards, tables) into both.
 """
 
+from evalgap.io._attach import AttachResult, attach_scores
+from evalgap.io._catalog import PanelSpec, list_panels, load_panel
+from evalgap.io._detect import (
+    DUPLICATE_RULE,
+    FORMATS,
+    ImportResult,
+    detect_format,
+    import_results,
+)
 from evalgap.io._frames import file_sha256, read_frame
+from evalgap.io._helm import read_helm_run
+from evalgap.io._inspect import read_inspect
+from evalgap.io._leaderboard import read_leaderboard, read_opencompass
+from evalgap.io._lmeval import LMEVAL_PREFERENCE, read_lmeval, read_lmeval_samples
+from evalgap.io._matching import MatchResult, match_models
 from evalgap.io._obsscaling import read_obsscaling
 from evalgap.io._records import ITEM_COLUMNS, MetricChoice
 from evalgap.io._safetywashing import (
@@ -24,17 +38,6 @@ from evalgap.io._tables import (
     read_table_panel,
     read_wide,
 )
-from evalgap.io.detect import (
-    DUPLICATE_RULE,
-    FORMATS,
-    ImportResult,
-    detect_format,
-    import_results,
-)
-from evalgap.io.helm import read_helm_run
-from evalgap.io.inspect_logs import read_inspect
-from evalgap.io.leaderboard import read_leaderboard, read_opencompass
-from evalgap.io.lmeval import LMEVAL_PREFERENCE, read_lmeval, read_lmeval_samples
 
 __all__ = [
     "DUPLICATE_RULE",
@@ -43,11 +46,18 @@ __all__ = [
     "LMEVAL_PREFERENCE",
     "LONG_COLUMNS",
     "SAFETYWASHING_CAPABILITIES",
+    "AttachResult",
     "ImportResult",
+    "MatchResult",
     "MetricChoice",
+    "PanelSpec",
+    "attach_scores",
     "detect_format",
     "file_sha256",
     "import_results",
+    "list_panels",
+    "load_panel",
+    "match_models",
     "panel_from_long",
     "read_benchmark_info",
     "read_frame",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalgap.data._panel import Panel
 from evalgap.errors import InputError
 from evalgap.io._frames import file_sha256, read_frame, to_number_column
-from evalgap.panel import Panel
 
 __all__ = [
     "SAFETYWASHING_CAPABILITIES",

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from os import PathLike
 from pathlib import Path
 
-from evalgap._atomic import write_atomic
-from evalgap.audit import AuditResult
+from evalgap._output import write_atomic
+from evalgap.analyses.safetywashing._audit import AuditResult
 from evalgap.errors import AnalysisError, InputError
 from evalgap.report._render import FORMATS, ImageFormat, render
 from evalgap.report._specs import figure_specs, scatter_spec
@@ -80,7 +80,7 @@ def write_figures(
     """
     if not isinstance(result, AuditResult):
         raise AnalysisError(
-            f"figures need an AuditResult (from evalgap.audit), got {type(result).__name__}"
+            f"figures need an AuditResult (from evalgap.analyses.safetywashing._audit), got {type(result).__name__}"
         )
     if format not in FORMATS:
         raise InputError(

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from evalgap._atomic import write_atomic
+from evalgap._output import write_atomic
 from evalgap._version import __version__
-from evalgap.audit import AuditResult
+from evalgap.analyses.safetywashing._audit import AuditResult
 from evalgap.errors import AnalysisError, InputError
 from evalgap.report._html import check_id, html_table, script_json
 from evalgap.report._render import compile_vega, render_svg, svg_for_html, vega_bundle
@@ -430,7 +430,7 @@ def build_report(
     """
     if not isinstance(result, AuditResult):
         raise AnalysisError(
-            f"the report needs an AuditResult (from evalgap.audit), got {type(result).__name__}"
+            f"the report needs an AuditResult (from evalgap.analyses.safetywashing._audit), got {type(result).__name__}"
         )
     s = result.settings
     panel_name = s.get("panel") or "scores"

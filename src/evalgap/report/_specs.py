@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from evalgap.audit import AuditResult
+    from evalgap.analyses.safetywashing._audit import AuditResult
 
 __all__ = [
     "LEVEL_COLORS",

@@ -14,7 +14,7 @@ from evalgap.report._section import escape
 from evalgap.report._specs import LEVEL_COLORS, model_labels, verdict_level
 
 if TYPE_CHECKING:
-    from evalgap.audit import AuditResult
+    from evalgap.analyses.safetywashing._audit import AuditResult
 
 __all__ = ["caveats_html", "headline_html", "methods_html", "summary_html"]
 

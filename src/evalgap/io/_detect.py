@@ -12,7 +12,7 @@ Headline metric
     user gave, if the benchmark has it; the metric the harness declares (HELM's
     ``schema.json``, Inspect's ``results.headline`` or else its first score's accuracy, the
     leaderboards' score columns, a table's ``metric`` column); for lm-eval, which declares
-    none, the first of :data:`~evalgap.io.lmeval.LMEVAL_PREFERENCE` (``acc_norm``, ``acc``,
+    none, the first of :data:`~evalgap.io._lmeval.LMEVAL_PREFERENCE` (``acc_norm``, ``acc``,
     ``exact_match``, ...) under the ``none`` filter; else the only metric. Anything else
     (several candidates and no rule) takes the first metric in the file and is flagged
     *ambiguous* in :attr:`ImportResult.benchmarks` and in a warning naming the others.
@@ -40,6 +40,20 @@ import pandas as pd
 
 from evalgap.errors import InputError
 from evalgap.io._frames import read_frame
+from evalgap.io._helm import is_helm_run, read_helm_run
+from evalgap.io._inspect import read_inspect
+from evalgap.io._leaderboard import (
+    is_leaderboard_parquet,
+    is_opencompass_header,
+    read_leaderboard,
+    read_opencompass,
+)
+from evalgap.io._lmeval import (
+    LMEVAL_PREFERENCE,
+    read_lmeval,
+    read_lmeval_samples,
+    samples_task,
+)
 from evalgap.io._records import (
     ITEM_COLUMNS,
     SKIP_NOTE,
@@ -50,20 +64,6 @@ from evalgap.io._records import (
     sniff_head,
 )
 from evalgap.io._tables import LONG_COLUMNS, _is_long, _long_records, _wide_scores
-from evalgap.io.helm import is_helm_run, read_helm_run
-from evalgap.io.inspect_logs import read_inspect
-from evalgap.io.leaderboard import (
-    is_leaderboard_parquet,
-    is_opencompass_header,
-    read_leaderboard,
-    read_opencompass,
-)
-from evalgap.io.lmeval import (
-    LMEVAL_PREFERENCE,
-    read_lmeval,
-    read_lmeval_samples,
-    samples_task,
-)
 
 __all__ = ["DUPLICATE_RULE", "FORMATS", "ImportResult", "detect_format", "import_results"]
 
@@ -173,7 +173,7 @@ class ImportResult:
     def to_panel(self, *, capabilities: Iterable[str] | None = None) -> Any:
         """The headline scores as a :class:`~evalgap.Panel`, with each benchmark's metric
         and direction (``higher_is_better``, True where the harness does not say)."""
-        from evalgap.panel import Panel
+        from evalgap.data._panel import Panel
 
         bench = self.benchmarks.set_index("benchmark")[["metric", "higher_is_better"]].copy()
         bench["higher_is_better"] = bench["higher_is_better"].map(

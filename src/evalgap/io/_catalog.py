@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
+from evalgap.data._panel import Panel
 from evalgap.errors import ChecksumError, InputError, UnknownPanelError
 from evalgap.io._frames import file_sha256
 from evalgap.io._obsscaling import read_obsscaling
 from evalgap.io._safetywashing import read_safetywashing
-from evalgap.panel import Panel
 
 __all__ = ["PanelSpec", "cache_dir", "list_panels", "load_panel", "panel_files"]
 

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from evalgap._weighted import midrank_matrix, weighted_midranks
+from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
-from evalgap.panel import Panel
+from evalgap.stats._weighted import midrank_matrix, weighted_midranks
 
 __all__ = ["CapabilitiesScore", "capabilities_score"]
 

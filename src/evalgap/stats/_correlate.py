@@ -16,7 +16,7 @@ import numpy as np
 import scipy.stats
 from numpy.typing import NDArray
 
-from evalgap._weighted import kendall_tau_b, midrank_matrix, weighted_midranks
+from evalgap.stats._weighted import kendall_tau_b, midrank_matrix, weighted_midranks
 
 __all__ = [
     "CORRELATION_METHODS",

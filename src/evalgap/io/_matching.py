@@ -222,7 +222,7 @@ def read_model_map(path: _Path) -> dict[str, str]:
 
 def _panel_entries(panel: Any) -> tuple[list[str], dict[str, bool], str]:
     """(panel ids, id -> is chat by the panel's own metadata, panel name)."""
-    from evalgap.panel import Panel
+    from evalgap.data._panel import Panel
 
     if isinstance(panel, Panel):
         ids = [str(m) for m in panel.model_ids]

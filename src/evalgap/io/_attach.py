@@ -2,7 +2,7 @@
 
 A benchmark author scored their new benchmark on some models with their own harness. The
 reference panel supplies the capability benchmarks for the same models: evalgap matches
-the user's model names to the panel's (:func:`~evalgap.matching.match_models`), adds the
+the user's model names to the panel's (:func:`~evalgap.io._matching.match_models`), adds the
 user's benchmarks as new columns, and the audit then measures them against the panel's
 capabilities score and training FLOP exactly as it measures the panel's own benchmarks.
 """
@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError, InputError
-from evalgap.io import ImportResult, file_sha256, import_results
-from evalgap.matching import MatchResult, match_models
-from evalgap.panel import Panel
+from evalgap.io._detect import ImportResult, import_results
+from evalgap.io._frames import file_sha256
+from evalgap.io._matching import MatchResult, match_models
 
 __all__ = ["AttachResult", "attach_scores"]
 

@@ -47,8 +47,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from evalgap._version import __version__
-from evalgap.audit import _check_benchmarks, _records
-from evalgap.capability import (
+from evalgap.analyses.safetywashing._audit import _check_benchmarks, _records
+from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     Mode,
     PCAMatrix,
@@ -57,17 +57,17 @@ from evalgap.capability import (
     check_capability_inputs,
     universe_of,
 )
-from evalgap.correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
+from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
-from evalgap.panel import Panel
-from evalgap.resample import (
+from evalgap.results._verdict import Bands, band_of, verdict_of
+from evalgap.stats._correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
+from evalgap.stats._resample import (
     CI_METHODS,
     CIMethod,
     bootstrap_weights,
     confidence_intervals,
     jackknife_weights,
 )
-from evalgap.verdict import Bands, band_of, verdict_of
 
 __all__ = ["VARIANT_KINDS", "SensitivityResult", "model_families", "sensitivity"]
 

@@ -58,12 +58,12 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from evalgap._version import __version__
-from evalgap._weighted import weighted_midranks, weighted_pearson
-from evalgap.audit import _records
-from evalgap.capability import MIN_MODELS, CapabilitiesScore
+from evalgap.analyses.safetywashing._audit import _records
+from evalgap.analyses.safetywashing._capability import MIN_MODELS, CapabilitiesScore
 from evalgap.errors import AnalysisError, InputError
-from evalgap.reliability import Reliability, split_half
-from evalgap.resample import bootstrap_weights, confidence_intervals
+from evalgap.stats._reliability import Reliability, split_half
+from evalgap.stats._resample import bootstrap_weights, confidence_intervals
+from evalgap.stats._weighted import weighted_midranks, weighted_pearson
 
 __all__ = [
     "ItemAnalysis",
@@ -686,7 +686,7 @@ class ItemAnalysis:
     subset
         Ids of the selected items.
     reliability_full, reliability_subset
-        :class:`~evalgap.reliability.Reliability` of the whole benchmark and the subset.
+        :class:`~evalgap.stats._reliability.Reliability` of the whole benchmark and the subset.
     folds
         One row per fold: ``fold, n_train, n_test, n_items, train_correlation,
         test_correlation`` (NaN for folds of fewer than 5 models), ``train_alpha``.

@@ -53,12 +53,17 @@ import pandas as pd
 import scipy.stats
 from numpy.typing import NDArray
 
-from evalgap._isotonic import isotonic_fits
 from evalgap._version import __version__
-from evalgap.audit import _check_benchmarks, _records
-from evalgap.capability import MIN_MODELS, CapabilitiesScore, PCAMatrix, capabilities_score
+from evalgap.analyses.safetywashing._audit import _check_benchmarks, _records
+from evalgap.analyses.safetywashing._capability import (
+    MIN_MODELS,
+    CapabilitiesScore,
+    PCAMatrix,
+    capabilities_score,
+)
+from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
-from evalgap.panel import Panel
+from evalgap.stats._isotonic import isotonic_fits
 
 __all__ = ["EXACT_JACKKNIFE_MAX", "FITS", "AdjustResult", "adjust", "adjusted_scores"]
 

@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from evalgap._version import __version__
-from evalgap.capability import (
+from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     CapabilitiesScore,
     PCAMatrix,
@@ -29,23 +29,23 @@ from evalgap.capability import (
     check_capability_inputs,
     universe_of,
 )
-from evalgap.correlate import (
+from evalgap.data._panel import Panel
+from evalgap.errors import AnalysisError
+from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
+from evalgap.stats._correlate import (
     CORRELATION_METHODS,
     CorrelationMethod,
     CorrelationPlan,
     availability,
     permutation_pvalues,
 )
-from evalgap.errors import AnalysisError
-from evalgap.panel import Panel
-from evalgap.resample import (
+from evalgap.stats._resample import (
     CI_METHODS,
     CIMethod,
     bootstrap_weights,
     confidence_intervals,
     jackknife_weights,
 )
-from evalgap.verdict import Bands, band_of, span_of, verdict_of
 
 __all__ = ["AuditResult", "audit"]
 

@@ -1,0 +1,1 @@
+"""The analyses, one package per question: safetywashing, inflation, sandbagging, probes."""

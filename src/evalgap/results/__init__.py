@@ -1,0 +1,5 @@
+"""The result contract every analysis returns, and the verdict rules."""
+
+from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
+
+__all__ = ["Bands", "band_of", "span_of", "verdict_of"]
