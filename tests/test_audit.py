@@ -19,6 +19,8 @@ def _analysis_bytes(result: evalgap.AuditResult) -> str:
     """Everything computed, without provenance (file paths and hashes)."""
     data = result.to_dict()
     data["settings"] = {k: v for k, v in data["settings"].items() if k not in ("panel", "files")}
+    del data["provenance"]
+    data["panel"] = {k: v for k, v in data["panel"].items() if k not in ("source", "files")}
     return json.dumps(data, sort_keys=True)
 
 

@@ -319,7 +319,7 @@ def run_audit(args: argparse.Namespace) -> AuditResult:
             progress=progress,
         )
     if inputs.attached is not None:
-        result.settings["user_scores"] = inputs.attached.summary()
+        result = result.with_settings(user_scores=inputs.attached.summary())
     return result
 
 

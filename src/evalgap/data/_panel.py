@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evalgap._json import (
+    column_types,
+    frame_from_records,
+    frame_indexed,
+    frame_to_records,
+    json_value,
+)
 from evalgap.errors import AnalysisError, InputError
 
 __all__ = ["BENCHMARK_COLUMNS", "MODEL_COLUMNS", "ROLES", "Panel"]
@@ -211,6 +219,43 @@ class Panel:
         (NaN cells left out)."""
         long = self.scores.rename_axis(index="model", columns="benchmark").stack().dropna()
         return long.rename("score").reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` rebuilds the panel exactly."""
+        return {
+            "source": self.source,
+            "files": dict(self.files),
+            "capabilities": list(self.default_capabilities),
+            "models": list(self.model_ids),
+            "benchmarks": list(self.benchmark_ids),
+            "scores": [[json_value(v) for v in row] for row in self.scores.to_numpy()],
+            "benchmark_info": frame_to_records(self.benchmarks.reset_index()),
+            "model_info": frame_to_records(self.models.reset_index()),
+            "columns": {
+                "benchmark_info": column_types(self.benchmarks.reset_index()),
+                "model_info": column_types(self.models.reset_index()),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Panel:
+        """Inverse of :meth:`to_dict` (no validation: the dict came from a panel)."""
+        models = pd.Index(data["models"], dtype=object, name="model")
+        benchmarks = pd.Index(data["benchmarks"], dtype=object, name="benchmark")
+        values = np.array(
+            [[np.nan if v is None else v for v in row] for row in data["scores"]], dtype=float
+        ).reshape(len(models), len(benchmarks))
+        columns = data["columns"]
+        bench = frame_from_records(data["benchmark_info"], columns["benchmark_info"])
+        info = frame_from_records(data["model_info"], columns["model_info"])
+        return cls(
+            scores=pd.DataFrame(values, index=models, columns=benchmarks),
+            benchmarks=frame_indexed(bench, "benchmark"),
+            models=frame_indexed(info, "model"),
+            source=data["source"],
+            files=dict(data["files"]),
+            default_capabilities=tuple(data["capabilities"]),
+        )
 
     def __repr__(self) -> str:
         n_m, n_b = self.shape

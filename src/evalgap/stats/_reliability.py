@@ -59,6 +59,17 @@ class Reliability:
                 out[key] = None
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reliability:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            alpha=math.nan if data["alpha"] is None else float(data["alpha"]),
+            split_half=math.nan if data["split_half"] is None else float(data["split_half"]),
+            n_items=int(data["n_items"]),
+            n_models=int(data["n_models"]),
+            binary=bool(data["binary"]),
+        )
+
 
 def _weights(n: int, w: NDArray[np.floating[Any]] | None) -> NDArray[np.float32]:
     return np.ones(n, dtype=np.float32) if w is None else np.asarray(w, dtype=np.float32)

@@ -42,19 +42,17 @@ choice was monotone.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.stats
 from numpy.typing import NDArray
 
-from evalgap._version import __version__
-from evalgap.analyses.safetywashing._audit import _check_benchmarks, _records
+from evalgap.analyses.safetywashing._audit import _check_benchmarks
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     CapabilitiesScore,
@@ -63,6 +61,7 @@ from evalgap.analyses.safetywashing._capability import (
 )
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
+from evalgap.results import Provenance, Result
 from evalgap.stats._isotonic import isotonic_fits
 
 __all__ = ["EXACT_JACKKNIFE_MAX", "FITS", "AdjustResult", "adjust", "adjusted_scores"]
@@ -323,8 +322,8 @@ def _assess(low: float, high: float) -> str:
 # -- result --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AdjustResult:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AdjustResult(Result):
     """What :func:`adjust` found.
 
     Attributes
@@ -347,11 +346,21 @@ class AdjustResult:
         Every choice that produced the numbers.
     """
 
+    analysis: ClassVar[str] = "adjust"
+    schema_version: ClassVar[int] = 1
+    tables: ClassVar[Mapping[str, str]] = {"fits": "fits", "scores": "table"}
+
     table: pd.DataFrame
     fits: pd.DataFrame
     capabilities: CapabilitiesScore
-    settings: dict[str, Any]
     panel: Panel | None = field(default=None, repr=False)
+
+    def _extra_to_dict(self) -> dict[str, Any]:
+        return {"capabilities": self.capabilities.to_dict()}
+
+    @classmethod
+    def _extra_from_dict(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {"capabilities": CapabilitiesScore.from_dict(data["capabilities"])}
 
     def ranking(self, benchmark: str) -> pd.DataFrame:
         """The ranked table of one benchmark."""
@@ -366,20 +375,6 @@ class AdjustResult:
         if rows.empty:
             raise AnalysisError(f"model {model!r} has no adjusted score")
         return rows.reset_index(drop=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``settings``, ``fits``, ``scores``."""
-        return {
-            "evalgap_version": __version__,
-            "analysis": "adjust",
-            "settings": self.settings,
-            "fits": _records(self.fits),
-            "scores": _records(self.table),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN written as null, unbounded limits as null)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def to_report_section(self) -> Any:
         """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
@@ -560,4 +555,11 @@ def adjust(
         "slope_units": "oriented benchmark units per unit of capabilities score",
         "files": dict(panel.files),
     }
-    return AdjustResult(table=table, fits=fits, capabilities=cap, settings=settings, panel=panel)
+    return AdjustResult(
+        table=table,
+        fits=fits,
+        capabilities=cap,
+        settings=settings,
+        provenance=Provenance(inputs=panel.files),
+        panel=panel,
+    )

@@ -9,16 +9,14 @@ permutation p-value, and a verdict.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from evalgap._version import __version__
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     CapabilitiesScore,
@@ -31,6 +29,7 @@ from evalgap.analyses.safetywashing._capability import (
 )
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
+from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
@@ -56,8 +55,8 @@ Progress = Callable[[int, int], None]
 _CHUNK = 1000
 
 
-@dataclass(frozen=True)
-class AuditResult:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AuditResult(Result):
     """What :func:`audit` found.
 
     Attributes
@@ -80,25 +79,28 @@ class AuditResult:
         The panel audited.
     """
 
+    analysis: ClassVar[str] = "audit"
+    schema_version: ClassVar[int] = 1
+    tables: ClassVar[Mapping[str, str]] = {"benchmarks": "table", "areas": "areas"}
+
     table: pd.DataFrame
     areas: pd.DataFrame
     capabilities: CapabilitiesScore
-    settings: dict[str, Any]
     panel: Panel = field(repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``settings``, ``capabilities``, ``benchmarks``, ``areas``."""
-        return {
-            "evalgap_version": __version__,
-            "settings": self.settings,
-            "capabilities": self.capabilities.to_dict(),
-            "benchmarks": _records(self.table),
-            "areas": _records(self.areas),
-        }
+    def _extra_to_dict(self) -> dict[str, Any]:
+        # Canonical order, so the JSON does not depend on the order of the input file.
+        canonical = self.panel.subset(
+            sorted(self.panel.model_ids), sorted(self.panel.benchmark_ids)
+        )
+        return {"capabilities": self.capabilities.to_dict(), "panel": canonical.to_dict()}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN written as null)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    @classmethod
+    def _extra_from_dict(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "capabilities": CapabilitiesScore.from_dict(data["capabilities"]),
+            "panel": Panel.from_dict(data["panel"]),
+        }
 
     def benchmark(self, benchmark: str) -> pd.Series:
         """The table row of one benchmark."""
@@ -106,20 +108,6 @@ class AuditResult:
         if rows.empty:
             raise AnalysisError(f"benchmark {benchmark!r} was not audited")
         return rows.iloc[0]
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict(orient="records"):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, float) and np.isnan(value):
-                value = None
-            clean[key] = value
-        out.append(clean)
-    return out
 
 
 def _check_benchmarks(
@@ -412,6 +400,7 @@ def audit(
         areas=_area_summary(table),
         capabilities=cap,
         settings=settings,
+        provenance=Provenance(inputs=panel.files, seed=seed),
         panel=panel,
     )
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._json import column_types, frame_from_records, frame_to_records
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.stats._weighted import midrank_matrix, weighted_midranks
@@ -106,7 +107,7 @@ class CapabilitiesScore:
         return int(self.scores.notna().sum())
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
+        """A JSON-ready dict; :meth:`from_dict` rebuilds the score from it."""
         return {
             "mode": self.mode,
             "pca": self.pca,
@@ -123,11 +124,50 @@ class CapabilitiesScore:
             "sd_pairwise_correlation": _num(self.sd_pairwise_correlation),
             "scores": {k: _num(v) for k, v in self.scores.items() if pd.notna(v)},
             "dropped_models": {r.model: r.reason for r in self.models.itertuples() if not r.used},
+            "correlation_matrix": [
+                [_num(v) for v in row] for row in self.correlation_matrix.values
+            ],
+            "table": frame_to_records(self.table),
+            "models": frame_to_records(self.models),
+            "columns": {"table": column_types(self.table), "models": column_types(self.models)},
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CapabilitiesScore:
+        """Inverse of :meth:`to_dict`."""
+        caps = list(data["benchmarks"])
+        models = frame_from_records(data["models"], data["columns"]["models"])
+        scores = pd.Series(
+            [data["scores"].get(m, np.nan) for m in models["model"]],
+            index=pd.Index(models["model"].tolist(), dtype=object, name="model"),
+            name="capabilities_score",
+            dtype=float,
+        )
+        matrix = np.array(data["correlation_matrix"], dtype=float)
+        return cls(
+            scores=scores,
+            loadings=pd.Series(
+                [data["loadings"][c] for c in caps], index=caps, name="loading", dtype=float
+            ),
+            eigenvalues=np.array(data["eigenvalues"], dtype=float),
+            explained_variance=_float(data["explained_variance"]),
+            correlation_matrix=pd.DataFrame(matrix, index=caps, columns=caps),
+            table=frame_from_records(data["table"], data["columns"]["table"]),
+            models=models,
+            mean_pairwise_correlation=_float(data["mean_pairwise_correlation"]),
+            sd_pairwise_correlation=_float(data["sd_pairwise_correlation"]),
+            mode=data["mode"],
+            pca=data["pca"],
+            impute_rank=data["impute_rank"],
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def _float(value: float | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def _num(value: float) -> float | None:

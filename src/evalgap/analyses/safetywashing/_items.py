@@ -48,19 +48,18 @@ estimated once, from every model's capability benchmarks.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from evalgap._version import __version__
-from evalgap.analyses.safetywashing._audit import _records
 from evalgap.analyses.safetywashing._capability import MIN_MODELS, CapabilitiesScore
 from evalgap.errors import AnalysisError, InputError
+from evalgap.results import Provenance, Result
 from evalgap.stats._reliability import Reliability, split_half
 from evalgap.stats._resample import bootstrap_weights, confidence_intervals
 from evalgap.stats._weighted import weighted_midranks, weighted_pearson
@@ -667,8 +666,8 @@ def _prepare(
 # -- result --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ItemAnalysis:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ItemAnalysis(Result):
     """What :func:`item_analysis` found.
 
     Attributes
@@ -703,6 +702,16 @@ class ItemAnalysis:
         Every choice that produced the numbers.
     """
 
+    analysis: ClassVar[str] = "items"
+    schema_version: ClassVar[int] = 1
+    tables: ClassVar[Mapping[str, str]] = {
+        "summary": "summary",
+        "folds": "folds",
+        "items": "table",
+        "path": "path",
+        "heldout_scores": "heldout_scores",
+    }
+
     table: pd.DataFrame
     summary: pd.DataFrame
     subset: list[str]
@@ -713,17 +722,10 @@ class ItemAnalysis:
     meets_target: bool
     meets_floor: bool
     notes: list[str]
-    settings: dict[str, Any]
     heldout_scores: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``settings, summary, subset, reliability, folds, items,
-        notes``."""
+    def _extra_to_dict(self) -> dict[str, Any]:
         return {
-            "evalgap_version": __version__,
-            "analysis": "items",
-            "settings": self.settings,
-            "summary": _records(self.summary),
             "meets_target": self.meets_target,
             "meets_floor": self.meets_floor,
             "subset": list(self.subset),
@@ -731,14 +733,19 @@ class ItemAnalysis:
                 "full": self.reliability_full.to_dict(),
                 "subset": self.reliability_subset.to_dict(),
             },
-            "folds": _records(self.folds),
-            "items": _records(self.table),
             "notes": list(self.notes),
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN written as null)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    @classmethod
+    def _extra_from_dict(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "meets_target": bool(data["meets_target"]),
+            "meets_floor": bool(data["meets_floor"]),
+            "subset": list(data["subset"]),
+            "reliability_full": Reliability.from_dict(data["reliability"]["full"]),
+            "reliability_subset": Reliability.from_dict(data["reliability"]["subset"]),
+            "notes": list(data["notes"]),
+        }
 
     def to_report_section(self) -> Any:
         """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
@@ -1044,5 +1051,6 @@ def item_analysis(
         meets_floor=bool(meets_floor),
         notes=notes,
         settings=settings,
+        provenance=Provenance(seed=seed),
         heldout_scores=heldout_scores,
     )

@@ -36,18 +36,16 @@ baseline's.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from evalgap._version import __version__
-from evalgap.analyses.safetywashing._audit import _check_benchmarks, _records
+from evalgap.analyses.safetywashing._audit import _check_benchmarks
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     Mode,
@@ -59,6 +57,7 @@ from evalgap.analyses.safetywashing._capability import (
 )
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
+from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, verdict_of
 from evalgap.stats._correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
 from evalgap.stats._resample import (
@@ -155,8 +154,8 @@ def model_families(panel: Panel) -> pd.Series:
 # -- result ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SensitivityResult:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SensitivityResult(Result):
     """What :func:`sensitivity` found.
 
     Attributes
@@ -182,31 +181,23 @@ class SensitivityResult:
         The baseline's choices and the variant kinds run.
     """
 
+    analysis: ClassVar[str] = "sensitivity"
+    schema_version: ClassVar[int] = 1
+    tables: ClassVar[Mapping[str, str]] = {
+        "benchmarks": "table",
+        "variant_info": "variant_info",
+        "variants": "variants",
+    }
+
     table: pd.DataFrame
     variants: pd.DataFrame
     variant_info: pd.DataFrame
-    settings: dict[str, Any]
     panel: Panel | None = field(default=None, repr=False)
 
     @property
     def flipped(self) -> list[str]:
         """Benchmarks whose band changes under at least one variant."""
         return self.table.loc[self.table["flipped"], "benchmark"].tolist()
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ``settings``, ``benchmarks``, ``variants``, ``variant_info``."""
-        return {
-            "evalgap_version": __version__,
-            "analysis": "sensitivity",
-            "settings": self.settings,
-            "benchmarks": _records(self.table),
-            "variant_info": _records(self.variant_info),
-            "variants": _records(self.variants),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (NaN written as null)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def to_report_section(self) -> Any:
         """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
@@ -686,5 +677,12 @@ def _assemble(
     info = pd.DataFrame(info_rows)
     settings = {**settings, "n_flipped": int(table["flipped"].sum()), "n_benchmarks": k}
     return SensitivityResult(
-        table=table, variants=variants_long, variant_info=info, settings=settings, panel=panel
+        table=table,
+        variants=variants_long,
+        variant_info=info,
+        settings=settings,
+        provenance=Provenance(
+            inputs=panel.files, seed=settings["seed"] if settings.get("n_boot") else None
+        ),
+        panel=panel,
     )
