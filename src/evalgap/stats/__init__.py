@@ -15,6 +15,7 @@ from evalgap.stats._correlate import (
     slopes,
 )
 from evalgap.stats._isotonic import isotonic_fits
+from evalgap.stats._multitest import bh_qvalues, by_qvalues, qvalues
 from evalgap.stats._reliability import Reliability, cronbach_alpha, reliability, split_half
 from evalgap.stats._resample import (
     CI_METHODS,
@@ -38,7 +39,9 @@ __all__ = [
     "CorrelationPlan",
     "Reliability",
     "availability",
+    "bh_qvalues",
     "bootstrap_weights",
+    "by_qvalues",
     "confidence_intervals",
     "correlations",
     "cronbach_alpha",
@@ -47,6 +50,7 @@ __all__ = [
     "kendall_tau_b",
     "midrank_matrix",
     "permutation_pvalues",
+    "qvalues",
     "reliability",
     "slopes",
     "split_half",
