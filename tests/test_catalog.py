@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import evalgap
-from evalgap.io import _catalog as catalog
 from evalgap.errors import ChecksumError, InputError, UnknownPanelError
+from evalgap.io import _catalog as catalog
 
 
 @pytest.mark.parametrize(
