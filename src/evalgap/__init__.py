@@ -16,6 +16,7 @@ from evalgap.errors import (
     ChecksumError,
     EvalgapError,
     InputError,
+    ParameterError,
     UnknownPanelError,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "MatchResult",
     "Panel",
     "PanelSpec",
+    "ParameterError",
     "Reliability",
     "Result",
     "SensitivityResult",
