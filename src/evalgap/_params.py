@@ -436,7 +436,7 @@ def check_memory(need: MemoryNeed) -> None:
             hi = mid - 1
     raise ParameterError(
         need.param,
-        f"must be at most {lo} here, got {value}: that many for {need.what} would need about "
+        f"must be at most {lo} here, got {_num(value)}: that many for {need.what} would need about "
         f"{format_bytes(estimate)} of memory, over the {format_bytes(budget)} limit ({origin})",
     )
 

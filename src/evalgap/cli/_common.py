@@ -298,14 +298,24 @@ HTML_SUFFIXES = Suffixes((".html", ".htm"))
 
 
 def check_output(
-    path: str | None, flag: str, suffixes: Suffixes | None = None, *, folder: bool = False
+    path: str | None,
+    flag: str,
+    suffixes: Suffixes | None = None,
+    *,
+    folder: bool = False,
+    stdout: bool = False,
 ) -> None:
     """Refuse an output path before any work: for a file, a folder, device, FIFO, socket or
     dangling link (see :func:`evalgap._output.check_target`) or a name without one of
     ``suffixes``; for a ``folder``, anything but a folder; for both, a place that cannot
-    be created or written. Nothing is created."""
-    if not path or path == "-":
+    be created or written; ``-`` unless ``stdout`` (the option may mean standard output).
+    Nothing is created."""
+    if not path:
         return
+    if path == "-":
+        if stdout:
+            return
+        raise ParameterError(flag, "cannot be - (standard output) here; give a file name")
     what = "figures" if folder else "output"
     target = check_folder(path, what=what) if folder else check_target(path, what=what)
     if suffixes is not None and not suffixes.accepts(path):
@@ -322,7 +332,7 @@ def check_output(
 def check_outputs(args: argparse.Namespace) -> None:
     """Check every output option of a command (``--out``, ``--html``, ``--subset-out``)
     before reading or computing anything, so a bad one costs nothing."""
-    check_output(getattr(args, "out", None), "--out")
+    check_output(getattr(args, "out", None), "--out", stdout=True)
     check_output(getattr(args, "html", None), "--html", HTML_SUFFIXES)
     check_output(getattr(args, "subset_out", None), "--subset-out")
 

@@ -123,12 +123,12 @@ def _check_out(path: str | None, flag: str) -> Path | None:
     if path is None:
         return None
     out = Path(path)
+    check_output(path, flag)  # a FIFO, folder, device or "-" first: they say what they are
     if not _SUFFIXES.accepts(path):
         raise InputError(
             f"unknown output format {out.suffix or '(no suffix)'!r}: must be {_SUFFIXES}",
             source=flag,
         )
-    check_output(path, flag)
     return out
 
 

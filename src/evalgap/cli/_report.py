@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from evalgap.analyses import load_result
     from evalgap.report import build_report, write_report
 
-    check_output(args.out, "--out", HTML_SUFFIXES if args.out != "-" else None)
+    check_output(args.out, "--out", HTML_SUFFIXES, stdout=True)
     saved = [load_result(path) for path in args.results]
     results = []
     if args.panel or args.scores:
