@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from evalgap._output import clean
 from evalgap._version import __version__
 from evalgap.cli._messages import error_line, flush_notes, reset_notes
 from evalgap.cli._registry import COMMANDS
@@ -28,6 +27,8 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        from evalgap._output import clean
+
         self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.prog} --help)\n")
 
 

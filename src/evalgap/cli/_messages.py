@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 
-from evalgap._output import clean
 from evalgap.errors import EvalgapError, ParameterError
 
 __all__ = ["FLAGS", "error_line", "flush_notes", "note", "reset_notes"]
@@ -47,14 +46,19 @@ def reset_notes() -> None:
 
 def flush_notes() -> None:
     """Print the notes collected by a successful command."""
-    for text in _NOTES:
-        sys.stderr.write(f"evalgap: note: {clean(text)}\n")
+    if _NOTES:
+        from evalgap._output import clean  # not at the top: `evalgap --help` stays cheap
+
+        for text in _NOTES:
+            sys.stderr.write(f"evalgap: note: {clean(text)}\n")
     _NOTES.clear()
 
 
 def error_line(exc: EvalgapError) -> str:
     """The one line printed for ``exc``: the option's name for a parameter error, and no
     terminal control codes from names in the message."""
+    from evalgap._output import clean
+
     if isinstance(exc, ParameterError) and exc.param in FLAGS:
         exc = exc.renamed(FLAGS[exc.param])
     return f"evalgap: error: {clean(exc.line())}"
