@@ -22,6 +22,7 @@ RESULT_TYPES: dict[str, str] = {
     "sensitivity": "evalgap.analyses.safetywashing._sensitivity:SensitivityResult",
     "adjust": "evalgap.analyses.safetywashing._adjust:AdjustResult",
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
+    "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 
 

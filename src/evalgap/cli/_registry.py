@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._items",
         "which items of a benchmark track capabilities; reliability; a decorrelated subset",
     ),
+    "sandbag": (
+        "evalgap.cli._sandbag",
+        "is a model holding back on a hazard evaluation? (panel: from scores)",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "sensitivity": ".sensitivity",
     "adjust": ".adjust",
     "items": ".items",
+    "sandbag-panel": ".sandbag_panel",
 }
 
 
