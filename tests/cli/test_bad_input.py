@@ -46,6 +46,7 @@ DEFAULT_OUT = {
     "report": "out/report.html",
     "figures": "out/figs",
     "import": "out/scores.csv",
+    "sandbag": "out/result.json",
 }
 CHAT_MODELS = [
     "Llama-2-13b-chat-hf",
@@ -83,6 +84,17 @@ F = ["figures", "--scores", "{ws}/scores.csv", *CAPS, *OFF]
 S = ["sensitivity", "--scores", "{ws}/scores.csv", *CAPS]
 J = ["adjust", "--scores", "{ws}/scores.csv", *CAPS]
 I = ["items", "{ws}/items.csv", "--capability-scores", "{ws}/caps.csv", "--bootstrap", "0"]  # noqa: E741
+B = [
+    "sandbag",
+    "panel",
+    "--scores",
+    "{ws}/scores.csv",
+    *CAPS,
+    "--target",
+    "safety",
+    "--controls",
+    "safety2",
+]
 CHAT = ["--panel", "safetywashing-2024:chat", "--data-dir", "{data}"]
 SEED = "must be an integer from 0 to 4294967295"
 FIFO = "is a FIFO (named pipe), not a regular file"
@@ -533,6 +545,46 @@ CASES: list[Case] = [
     _case("items subset-out stdout", [*I, "--subset-out", "-"], "--subset-out cannot be -"),
     _case("figures out stdout", [*F, "--out", "-"], "--out cannot be -"),
     _case("import out stdout", ["import", "{ws}/scores.csv", "--out", "-"], "--out cannot be -"),
+    # -- sandbag ----------------------------------------------------------------------------------
+    _case(
+        "sandbag alpha",
+        [*B, "--alpha", "1.5"],
+        "argument --alpha: must be a number above 0 and below 1",
+    ),
+    _case("sandbag seed", [*B, "--seed", "-1"], SEED),
+    _case(
+        "sandbag bootstrap -1",
+        [*B, "--bootstrap", "-1"],
+        "argument --bootstrap: must be an integer of at least 0",
+    ),
+    _case(
+        "sandbag bootstrap 1e12",
+        [*B, "--items", "{ws}/sandbag_items.csv", "--bootstrap", "1e12"],
+        "--bootstrap must be at most",
+    ),
+    _case("sandbag fit", [*B, "--fit", "cubic"], "invalid choice: 'cubic'"),
+    _case("sandbag confidence", [*B, "--confidence", "1"], "argument --confidence"),
+    _case("sandbag top", [*B, "--top", "0"], "argument --top"),
+    _case(
+        "sandbag out .xlsx", [*B, "--out", "{ws}/out/b.xlsx"], "--out must be a file name ending in"
+    ),
+    _case("sandbag out fifo", [*B, "--out", "{ws}/out/fifo.csv"], FIFO),
+    _case(
+        "sandbag unknown target",
+        ["sandbag", "panel", "--scores", "{ws}/scores.csv", *CAPS, "--target", "nope"],
+        "unknown target benchmark 'nope'",
+    ),
+    _case(
+        "sandbag target is control",
+        [*B[:-2], "--controls", "safety"],
+        "is both a target and a control",
+    ),
+    _case(
+        "sandbag items without target",
+        [*B, "--items", "{ws}/items.csv"],
+        "no per-item results for any target",
+    ),
+    _case("sandbag no check", ["sandbag"], "required: CHECK"),
     # -- panels and the command itself -------------------------------------------------------------
     _case("panels unknown option", ["panels", "--all"], "unrecognized arguments: --all"),
     _case("panels extra word", ["panels", "chat"], "unrecognized arguments: chat"),
@@ -632,6 +684,13 @@ def _build(ws: Path) -> None:
     pd.DataFrame({"model": models, "score": rng.normal(size=30)}).to_csv(
         ws / "caps.csv", index=False
     )
+    pd.DataFrame(
+        [
+            {"model": f"m{i}", "benchmark": "safety", "item": f"h{j}", "score": (i + j) % 2}
+            for i in range(8)
+            for j in range(20)
+        ]
+    ).to_csv(ws / "sandbag_items.csv", index=False)
     bad_items = pd.DataFrame(rows).astype(object)
     bad_items.loc[5, "score"] = "yes"
     bad_items.to_csv(ws / "items_bad.csv", index=False)
@@ -735,7 +794,8 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, float]]:
 def _argv(case_argv: list[str], ws: Path, data: Path | None) -> list[str]:
     argv = [a.replace("{ws}", str(ws)).replace("{data}", str(data)) for a in case_argv]
     command = argv[0] if argv else None
-    if command in DEFAULT_OUT and "--out" not in argv:
+    bare = command == "sandbag" and "panel" not in argv  # no check named: no --out either
+    if command in DEFAULT_OUT and "--out" not in argv and not bare:
         argv += ["--out", str(ws / DEFAULT_OUT[command])]
     return argv
 

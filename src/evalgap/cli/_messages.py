@@ -28,6 +28,7 @@ FLAGS: dict[str, str] = {
     "min_items": "--min-items",
     "target": "--target",
     "reliability_floor": "--floor",
+    "alpha": "--alpha",
 }
 
 _NOTES: list[str] = []
