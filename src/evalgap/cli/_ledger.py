@@ -187,7 +187,7 @@ def run_show(args: argparse.Namespace) -> int:
         f"{meta['created_at']}, evalgap {meta['evalgap_version']}; inputs: "
         + ", ".join(f"{k} {str(v)[:12]}" for k, v in meta["provenance"].get("inputs", {}).items())
     )
-    emit(_rich(shown.fillna(""), args, title), args.out)
+    emit(_rich(shown, args, title), args.out)
     return 0
 
 

@@ -185,4 +185,6 @@ def diff_runs(
         merged[col] = pd.to_numeric(merged[col], errors="coerce")
     for col in ("model_a", "model_b", "verdict_a", "verdict_b"):
         merged[col] = merged[col].fillna("")
+    for col in ("flagged_a", "flagged_b"):
+        merged[col] = merged[col].astype("boolean")
     return merged[list(DIFF_COLUMNS)].reset_index(drop=True)

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
 CREATE TABLE IF NOT EXISTS runs (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE,
+    provenance_sha256 TEXT NOT NULL,
     analysis TEXT NOT NULL,
     schema_version INTEGER NOT NULL,
     evalgap_version TEXT NOT NULL,
@@ -69,6 +70,9 @@ CREATE INDEX IF NOT EXISTS runs_analysis ON runs (analysis, seq)
 """,
     """
 CREATE INDEX IF NOT EXISTS runs_label ON runs (label, seq)
+""",
+    """
+CREATE INDEX IF NOT EXISTS runs_provenance ON runs (provenance_sha256)
 """,
     """
 CREATE VIEW IF NOT EXISTS evidence AS

@@ -36,7 +36,7 @@ from evalgap.ledger._rows import ROW_COLUMNS, result_rows
 from evalgap.ledger._schema import FORMAT, FORMAT_VERSION, SCHEMA
 from evalgap.results import Result
 
-__all__ = ["DEFAULT_LEDGER", "Appended", "Ledger", "run_key"]
+__all__ = ["DEFAULT_LEDGER", "Appended", "Ledger", "provenance_key", "run_key"]
 
 #: The ledger file the command line uses when none is named (or ``$EVALGAP_LEDGER``).
 DEFAULT_LEDGER = "evalgap-ledger.db"
@@ -44,6 +44,7 @@ DEFAULT_LEDGER = "evalgap-ledger.db"
 _RUN_COLUMNS = (
     "seq",
     "run_id",
+    "provenance_sha256",
     "analysis",
     "label",
     "created_at",
@@ -68,12 +69,39 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def run_key(data: Mapping[str, Any], label: str | None = None) -> str:
-    """The provenance hash a result is stored under: sha256 of its analysis, schema
-    version, evalgap version, settings, provenance (input files' sha256, seed) and label.
+def provenance_key(data: Mapping[str, Any]) -> str:
+    """sha256 of what produced a result: its analysis, schema version, evalgap version,
+    settings and provenance (input files' sha256, seed).
 
-    The same analysis of the same inputs with the same settings, version and seed is the
-    same run; storing it again under the same label is a no-op.
+    Examples
+    --------
+    >>> data = {"analysis": "audit", "schema_version": 1, "evalgap_version": "0.1",
+    ...         "settings": {}, "provenance": {"inputs": {}, "seed": 0}}
+    >>> len(provenance_key(data))
+    64
+    """
+    identity = {
+        "analysis": data.get("analysis"),
+        "schema_version": data.get("schema_version"),
+        "evalgap_version": data.get("evalgap_version"),
+        "settings": data.get("settings"),
+        "provenance": data.get("provenance"),
+    }
+    return hashlib.sha256(_canonical(identity).encode("utf-8")).hexdigest()
+
+
+def _result_text(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def run_key(data: Mapping[str, Any], label: str | None = None) -> str:
+    """The id a result is stored under: sha256 of its :func:`provenance_key`, its label
+    and the sha256 of the result itself.
+
+    The result's own hash is part of the key because settings do not always name
+    everything that shaped a result (an adjust result records how many benchmarks it fitted,
+    not which), so two different results can share a provenance. The same result stored
+    again under the same label is the same run (a no-op).
 
     Examples
     --------
@@ -82,14 +110,8 @@ def run_key(data: Mapping[str, Any], label: str | None = None) -> str:
     >>> run_key(data) == run_key(data, None) != run_key(data, "ckpt-1")
     True
     """
-    identity = {
-        "analysis": data.get("analysis"),
-        "schema_version": data.get("schema_version"),
-        "evalgap_version": data.get("evalgap_version"),
-        "settings": data.get("settings"),
-        "provenance": data.get("provenance"),
-        "label": label,
-    }
+    digest = hashlib.sha256(_result_text(data).encode("utf-8")).hexdigest()
+    identity = {"provenance": provenance_key(data), "label": label, "result": digest}
     return hashlib.sha256(_canonical(identity).encode("utf-8")).hexdigest()
 
 
@@ -280,18 +302,17 @@ class Ledger:
         Returns
         -------
         Appended
-            ``(run_id, seq, new)``; ``new`` is False when this run (same provenance hash)
-            was already stored.
+            ``(run_id, seq, new)``; ``new`` is False when this run (the same result under
+            the same label) was already stored.
 
         Raises
         ------
         InputError
-            Not a result; the run id is stored with different content (the analysis was
-            not reproducible); the ledger stayed locked for longer than ``timeout``.
+            Not a result; the ledger stayed locked for longer than ``timeout``.
         """
         data = _as_data(result)
         label = None if label is None else str(label)
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _result_text(data)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         run_id = run_key(data, label)
         rows = result_rows(data)
@@ -302,23 +323,16 @@ class Ledger:
         )
         try:
             with self._write() as conn:
-                old = conn.execute(
-                    "SELECT seq, result_sha256 FROM runs WHERE run_id = ?", (run_id,)
-                ).fetchone()
+                old = conn.execute("SELECT seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
                 if old is not None:
-                    if old[1] != digest:
-                        raise InputError(
-                            f"run {run_id[:12]} is already stored with different content: the "
-                            "same inputs, settings and seed gave a different result",
-                            source=self.path,
-                        )
                     return Appended(run_id, int(old[0]), False)
                 cursor = conn.execute(
-                    "INSERT INTO runs (run_id, analysis, schema_version, evalgap_version, label,"
-                    " created_at, n_rows, result_sha256, settings, provenance, result)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs (run_id, provenance_sha256, analysis, schema_version,"
+                    " evalgap_version, label, created_at, n_rows, result_sha256, settings,"
+                    " provenance, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
+                        provenance_key(data),
                         str(data["analysis"]),
                         int(data["schema_version"]),
                         str(data.get("evalgap_version", "")),
@@ -434,6 +448,16 @@ class Ledger:
         seq = self._one(ref)
         text = self._conn.execute("SELECT result FROM runs WHERE seq = ?", (seq,)).fetchone()[0]
         return load_result(json.loads(text))
+
+    def results(self, ref: str) -> list[tuple[str, Result]]:
+        """``(run_id, result)`` of every run ``ref`` names (a label can name several)."""
+        out = []
+        for seq in self._resolve(ref).seqs:
+            run_id, text = self._conn.execute(
+                "SELECT run_id, result FROM runs WHERE seq = ?", (seq,)
+            ).fetchone()
+            out.append((str(run_id), load_result(json.loads(text))))
+        return out
 
     def result_json(self, ref: str) -> str:
         """The stored result of one run as JSON text, exactly as stored."""
