@@ -99,6 +99,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="flag the benchmark when its interval shows at least this strength of "
         "correlation with capabilities or compute (default: moderate)",
     )
+    stats.add_argument(
+        "--fit",
+        choices=("auto", "linear", "monotone"),
+        default="auto",
+        help="the capabilities-adjusted fit, as in `evalgap adjust` (default: auto)",
+    )
     stats.add_argument("--bootstrap", metavar="N", type=int, default=10_000, help="default: 10000")
     stats.add_argument(
         "--permutations", metavar="N", type=int, default=10_000, help="default: 10000"
@@ -150,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             analyses=args.run_analyses,
             alpha=args.alpha,
             tracks_at_least=args.tracks_at_least,
+            fit=args.fit,
             n_boot=args.bootstrap,
             n_perm=args.permutations,
             confidence_level=args.confidence,

@@ -258,7 +258,12 @@ def collect(
                             ]
                         else:
                             ran = [
-                                adjust(panel, benchmarks=[b], confidence_level=policy.confidence)
+                                adjust(
+                                    panel,
+                                    benchmarks=[b],
+                                    fit=policy.fit,  # type: ignore[arg-type]
+                                    confidence_level=policy.confidence,
+                                )
                                 for b in user_benchmarks
                             ]
                     except AnalysisError as exc:
@@ -519,6 +524,7 @@ def claim_cards(policy: Policy, evidence: Evidence, *, alpha: float = 0.05) -> l
                 analyses=(),
                 alpha=policy.sandbagging_q or policy.inflation_q or alpha,
                 tracks_at_least=level,
+                fit=policy.fit,
                 confidence_level=policy.confidence,
                 seed=policy.seed,
             )

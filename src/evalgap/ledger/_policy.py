@@ -37,7 +37,7 @@ POLICY_KEYS: dict[str, tuple[str, ...]] = {
         "ledger",
         "ledger_run",
     ),
-    "analyses": ("run", "bootstrap", "permutations", "confidence", "seed"),
+    "analyses": ("run", "fit", "bootstrap", "permutations", "confidence", "seed"),
     "claim": ("models", "benchmarks", "hazard"),
     "fail": (
         "tracks_capabilities",
@@ -72,6 +72,7 @@ class Policy:
     ledger_run: str | None = None
     # [analyses]
     run: tuple[str, ...] = ANALYSES
+    fit: str = "auto"
     bootstrap: int = 10_000
     permutations: int = 10_000
     confidence: float = 0.95
@@ -252,6 +253,9 @@ def policy_from_dict(
                 "require", f"unknown analysis {name!r}; known: {', '.join(sorted(known))}"
             )
     confidence = analyses.fraction("confidence", 0.95)
+    fit = analyses.string("fit") or "auto"
+    if fit not in ("auto", "linear", "monotone"):
+        raise analyses.fail("fit", f"expected 'auto', 'linear' or 'monotone', got {fit!r}")
     policy = Policy(
         source=source,
         logs=inputs.paths("logs"),
@@ -264,6 +268,7 @@ def policy_from_dict(
         ledger=inputs.path("ledger"),
         ledger_run=inputs.string("ledger_run"),
         run=run,
+        fit=fit,
         bootstrap=analyses.integer("bootstrap", 10_000),
         permutations=analyses.integer("permutations", 10_000),
         confidence=confidence if confidence is not None else 0.95,

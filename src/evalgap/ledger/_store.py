@@ -94,7 +94,9 @@ def _result_text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def run_key(data: Mapping[str, Any], label: str | None = None) -> str:
+def run_key(
+    data: Mapping[str, Any], label: str | None = None, *, result_sha256: str | None = None
+) -> str:
     """The id a result is stored under: sha256 of its :func:`provenance_key`, its label
     and the sha256 of the result itself.
 
@@ -110,7 +112,7 @@ def run_key(data: Mapping[str, Any], label: str | None = None) -> str:
     >>> run_key(data) == run_key(data, None) != run_key(data, "ckpt-1")
     True
     """
-    digest = hashlib.sha256(_result_text(data).encode("utf-8")).hexdigest()
+    digest = result_sha256 or hashlib.sha256(_result_text(data).encode("utf-8")).hexdigest()
     identity = {"provenance": provenance_key(data), "label": label, "result": digest}
     return hashlib.sha256(_canonical(identity).encode("utf-8")).hexdigest()
 
@@ -314,7 +316,7 @@ class Ledger:
         label = None if label is None else str(label)
         text = _result_text(data)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        run_id = run_key(data, label)
+        run_id = run_key(data, label, result_sha256=digest)
         rows = result_rows(data)
         stamp = (
             time

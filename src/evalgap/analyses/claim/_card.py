@@ -281,6 +281,7 @@ def claim(
     analyses: Iterable[str] = ANALYSES,
     alpha: float = 0.05,
     tracks_at_least: str = "moderate",
+    fit: str = "auto",
     n_boot: int = 10_000,
     n_perm: int = 10_000,
     confidence_level: float = 0.95,
@@ -313,6 +314,11 @@ def claim(
     tracks_at_least
         A safetywashing line is flagged when its interval shows at least this strength
         (``low``, ``moderate`` or ``high``).
+    fit
+        The adjust fit (``auto``, ``linear``, ``monotone``). The monotone fit's p-values
+        are conformal, at least ``1/n``: after the correction over ``n`` models a single
+        model's q-value rarely falls below 0.05, so its lines are flagged less readily
+        than their intervals suggest (each such line says so in its note).
     n_boot, n_perm, confidence_level, seed, progress
         Passed to the audit (and ``confidence_level`` to adjust).
     data_dir
@@ -341,6 +347,8 @@ def claim(
             f"tracks_at_least must be one of low, moderate, high, got {tracks_at_least!r}",
             source="claim",
         )
+    if fit not in ("auto", "linear", "monotone"):
+        raise InputError(f"fit must be auto, linear or monotone, got {fit!r}", source="claim")
     wanted = list(dict.fromkeys(str(a) for a in analyses))
     unknown = [a for a in wanted if a not in ANALYSES]
     if unknown:
@@ -379,10 +387,22 @@ def claim(
                         )
                     ]
                 else:
-                    ran = [adjust(panel, benchmarks=[benchmark], confidence_level=confidence_level)]
+                    ran = [
+                        adjust(
+                            panel,
+                            benchmarks=[benchmark],
+                            fit=fit,  # type: ignore[arg-type]
+                            confidence_level=confidence_level,
+                        )
+                    ]
                     if hazards:
                         ran.append(
-                            adjust(panel, benchmarks=hazards, confidence_level=confidence_level)
+                            adjust(
+                                panel,
+                                benchmarks=hazards,
+                                fit=fit,  # type: ignore[arg-type]
+                                confidence_level=confidence_level,
+                            )
                         )
             except AnalysisError as exc:
                 not_run[name] = exc.problem
@@ -408,6 +428,7 @@ def claim(
         "results_read": [s.origin for s in sources if s.origin != "run"],
         "alpha": alpha,
         "tracks_at_least": tracks_at_least,
+        "fit": fit,
         "confidence_level": confidence_level,
         "n_boot": n_boot,
         "n_perm": n_perm,

@@ -63,11 +63,16 @@ def _chart(rows: pd.DataFrame, order: list[str], title: str) -> dict[str, Any]:
         "field": "run",
         "type": "ordinal",
         "sort": order,
-        "title": "Run (label, in append order)",
+        "title": None,
         "axis": {"labelAngle": 0, "labelLimit": 120},
     }
-    color = {"field": "series", "type": "nominal", "title": "Claim line"}
-    y_title = title if len(title) < 48 else title[:45] + "..."
+    color = {
+        "field": "series",
+        "type": "nominal",
+        "title": None,
+        "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 400},
+    }
+    y_title = "estimate"
     marks: list[dict[str, Any]] = [
         {
             "mark": {"type": "line", "strokeWidth": 1.6},
@@ -81,6 +86,7 @@ def _chart(rows: pd.DataFrame, order: list[str], title: str) -> dict[str, Any]:
                     "field": "flag",
                     "type": "nominal",
                     "title": None,
+                    "legend": {"orient": "bottom"},
                     "scale": {"domain": ["flagged", "not flagged"], "range": ["diamond", "circle"]},
                 },
                 "stroke": {
@@ -126,8 +132,8 @@ def _chart(rows: pd.DataFrame, order: list[str], title: str) -> dict[str, Any]:
         description=f"{title}: estimate and interval in every run",
         title=title,
         data={"values": values},
-        width=560,
-        height=170,
+        width=440,
+        height=150,
         encoding={"x": x, "color": color},
         layer=[*(band if has_band else []), *marks],
     )
@@ -181,15 +187,25 @@ def history_section(result: HistoryResult) -> ReportSection:
         "line across runs, its band the interval of each run; a diamond marks a run in which "
         "the line was flagged. Runs are in the order they were appended.</p>"
     )
+    # Kinds with a flagged run first, then in the card's order.
+    flagged_kinds = set(
+        zip(
+            table.loc[table["flagged"], "question"],
+            table.loc[table["flagged"], "evidence"],
+            strict=True,
+        )
+    )
     kinds = sorted(
         dict.fromkeys(zip(table["question"], table["evidence"], strict=True)),
-        key=lambda kind: (rank.get(kind[0], len(rank)), kind[1]),
+        key=lambda kind: (kind not in flagged_kinds, rank.get(kind[0], len(rank)), kind[1]),
     )
+    html.append('<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1.5rem">')
     for i, (question, evidence) in enumerate(kinds[:MAX_CHARTS]):
         rows = table[(table["question"] == question) & (table["evidence"] == evidence)]
         chart_id = f"history-chart-{i}"
         charts[chart_id] = _chart(rows, order, f"{question}: {evidence}")
         html.append(chart_slot(chart_id))
+    html.append("</div>")
     if len(kinds) > MAX_CHARTS:
         html.append(f'<p class="note">{len(kinds) - MAX_CHARTS} more kinds are in the table.</p>')
     latest["interval"] = [
