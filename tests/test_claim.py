@@ -21,6 +21,7 @@ from evalgap.analyses.claim import (
     strength_of,
     vocabulary_evidence,
 )
+from evalgap.analyses.sandbagging import sandbag_panel
 from evalgap.cli import main
 from evalgap.errors import InputError
 from evalgap.io import read_benchmark_info
@@ -61,12 +62,14 @@ def test_every_planted_fault_shows_with_its_q_value(cards):
     assert (flagged["q_value"] < ALPHA).all()
     inflation = flagged[flagged["question"] == "inflation"].iloc[0]
     sandbag = flagged[flagged["question"] == "sandbagging"].iloc[0]
-    # the planted offsets lie inside the intervals, with the right sign
+    # the planted offsets lie inside the intervals, with the right sign (the hazard
+    # benchmark is lower-is-better: oriented, its shortfall reads as "safer")
     assert inflation["ci_low"] < INFLATION < inflation["ci_high"]
-    assert sandbag["ci_low"] < -SANDBAG < sandbag["ci_high"]
-    # both read from the adjust residual until the dedicated tests land: said so
-    assert flagged["stand_in"].all()
-    assert flagged["analysis"].eq("adjust").all()
+    assert sandbag["ci_low"] < SANDBAG < sandbag["ci_high"]
+    # sandbagging from the panel check (hazard against the MMLU control); inflation read
+    # from the adjust residual until the reference-model test lands: said so
+    assert (sandbag["analysis"], sandbag["stand_in"]) == ("sandbag-panel", False)
+    assert (inflation["analysis"], inflation["stand_in"]) == ("adjust", True)
     assert all(len(h) == 64 for hs in flagged["input_sha256"] for h in hs.split(", "))
     # the terminal card shows each with its q-value
     from evalgap.cli._claim import render_card
@@ -84,7 +87,7 @@ def test_a_clean_models_card_shows_no_fault(cards):
     # the benchmark does not track capabilities: its interval includes zero
     washing = card.table[card.table["question"] == "safetywashing"]
     assert (washing["strength"] == "").all()
-    assert card.summary().endswith("none flagged; 8 topics not covered.")
+    assert card.summary().endswith("none flagged; 7 topics not covered.")
 
 
 def test_the_card_says_what_was_not_covered(cards):
@@ -94,8 +97,9 @@ def test_the_card_says_what_was_not_covered(cards):
     assert gaps["distribution shift"].startswith("untested")
     assert gaps["judge-based scoring"].startswith("untested")
     assert "stands in" in gaps["inflation: reference-model test"]
-    assert "stands in" in gaps["sandbagging: panel check"]
-    assert "capabilities correlation" not in gaps.index  # the audit ran
+    assert gaps["sandbagging: noise injection"].startswith("no weights")
+    # what ran is covered
+    assert not {"capabilities correlation", "sandbagging: panel check"} & set(gaps.index)
 
 
 def test_default_hazards_come_from_the_area(cards):
@@ -116,8 +120,9 @@ def test_saved_results_give_the_same_lines(cards, attached, tmp_path):
     audit = evalgap.audit(panel, benchmarks=["my_safety"], n_boot=N_BOOT, n_perm=N_BOOT)
     adjust = evalgap.adjust(panel, benchmarks=["my_safety"])
     hazard = evalgap.adjust(panel, benchmarks=["my_hazard"])
+    sandbag = sandbag_panel(panel, list(cards[FAULTY].settings["hazard"]))
     paths = []
-    for i, r in enumerate((audit, adjust, hazard)):
+    for i, r in enumerate((audit, adjust, hazard, sandbag)):
         path = tmp_path / f"r{i}.json"
         path.write_text(r.to_json())
         paths.append(path)

@@ -51,10 +51,11 @@ def test_new_logs_are_analysed_stored_and_checked(setup):
     assert [c.processed for c in first] == [True]
     cycle = first[0]
     assert cycle.error is None and cycle.label == "logs@2023-11-14T22:13:20.000Z"
-    # audit, adjust of each user benchmark, and a claim card per model
+    # audit, adjust of each user benchmark, the sandbagging check of the hazard benchmark,
+    # and a claim card per model
     with evalgap.Ledger(db) as ledger:
         kinds = ledger.runs()["analysis"].value_counts().to_dict()
-    assert kinds == {"adjust": 2, "audit": 1, "claim": 2}
+    assert kinds == {"adjust": 2, "audit": 1, "claim": 2, "sandbag-panel": 1}
     assert cycle.outcome is not None and not cycle.outcome.passed  # the planted inflation
 
     # the next checkpoint's logs: the inflation is gone; the first poll sees the change,
@@ -91,7 +92,7 @@ def test_the_cli_watches_once_and_writes_the_report(setup, capsys):
     out = capsys.readouterr().out
     assert code == 1  # the policy's rule fails on the planted inflation
     assert (
-        "cycle 1: 1 files; appended 5 runs (0 already stored) as ckpt-1; gate FAIL: inflation_q"
+        "cycle 1: 1 files; appended 6 runs (0 already stored) as ckpt-1; gate FAIL: inflation_q"
         in out
     )
     html = report.read_text()

@@ -24,6 +24,7 @@ RESULT_TYPES: dict[str, str] = {
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
     "claim": "evalgap.analyses.claim._card:ClaimResult",
     "history": "evalgap.analyses.claim._history:HistoryResult",
+    "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 
 

@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._watch",
         "re-run the analyses when new harness logs land in a folder; append to the ledger",
     ),
+    "sandbag": (
+        "evalgap.cli._sandbag",
+        "is a model holding back on a hazard evaluation? (panel: from scores)",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

@@ -30,6 +30,7 @@ from evalgap.analyses.claim import (
 from evalgap.analyses.claim._registry import HAZARD_AREAS
 from evalgap.analyses.safetywashing._adjust import adjust
 from evalgap.analyses.safetywashing._audit import audit
+from evalgap.analyses.sandbagging._panel import sandbag_panel
 from evalgap.errors import AnalysisError, InputError
 from evalgap.io import ImportResult, attach_scores, file_sha256, import_results, load_panel
 from evalgap.io._tables import read_benchmark_info
@@ -174,6 +175,49 @@ def _hazards(policy: Policy, panel: Any, benchmarks: Sequence[str]) -> list[str]
     return [b for b in benchmarks if str(meta.loc[b, "area"]) in HAZARD_AREAS]
 
 
+def _run(
+    name: str,
+    policy: Policy,
+    panel: Any,
+    safety: list[str],
+    benchmarks: list[str],
+    hazards: list[str],
+    progress: Callable[[int, int], None] | None,
+) -> list[Any]:
+    """One analysis of the policy on the logs attached to the panel."""
+    if name == "audit":
+        return [
+            audit(
+                panel,
+                benchmarks=safety,
+                n_boot=policy.bootstrap,
+                n_perm=policy.permutations,
+                confidence_level=policy.confidence,
+                seed=policy.seed,
+                progress=progress,
+            )
+        ]
+    if name == "adjust":
+        return [
+            adjust(panel, benchmarks=[b], fit=policy.fit, confidence_level=policy.confidence)  # type: ignore[arg-type]
+            for b in benchmarks
+        ]
+    if not hazards:
+        raise AnalysisError(
+            "no hazard benchmark among the logs' benchmarks (name them in claim.hazard, or "
+            "give their area as weaponization in inputs.benchmark_info)"
+        )
+    return [
+        sandbag_panel(
+            panel,
+            hazards,
+            fit=policy.fit,  # type: ignore[arg-type]
+            alpha=policy.sandbagging_q or 0.05,
+            confidence_level=policy.confidence,
+        )
+    ]
+
+
 def collect(
     policy: Policy,
     *,
@@ -244,28 +288,15 @@ def collect(
                 safety = [b for b in user_benchmarks if b not in hazards_run]
                 for name in policy.run:
                     try:
-                        if name == "audit":
-                            ran = [
-                                audit(
-                                    panel,
-                                    benchmarks=safety or user_benchmarks,
-                                    n_boot=policy.bootstrap,
-                                    n_perm=policy.permutations,
-                                    confidence_level=policy.confidence,
-                                    seed=policy.seed,
-                                    progress=progress,
-                                )
-                            ]
-                        else:
-                            ran = [
-                                adjust(
-                                    panel,
-                                    benchmarks=[b],
-                                    fit=policy.fit,  # type: ignore[arg-type]
-                                    confidence_level=policy.confidence,
-                                )
-                                for b in user_benchmarks
-                            ]
+                        ran = _run(
+                            name,
+                            policy,
+                            panel,
+                            safety or user_benchmarks,
+                            user_benchmarks,
+                            hazards_run,
+                            progress,
+                        )
                     except AnalysisError as exc:
                         not_run[name] = exc.problem
                         continue

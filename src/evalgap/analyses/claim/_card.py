@@ -30,6 +30,7 @@ from evalgap.analyses.claim._registry import COVERAGE, HAZARD_AREAS, extractor_o
 from evalgap.analyses.safetywashing._adjust import adjust
 from evalgap.analyses.safetywashing._audit import audit
 from evalgap.analyses.safetywashing._capability import MIN_MODELS
+from evalgap.analyses.sandbagging._panel import sandbag_panel
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError, InputError
 from evalgap.results import Provenance, Result
@@ -37,7 +38,7 @@ from evalgap.results import Provenance, Result
 __all__ = ["ANALYSES", "ClaimResult", "Source", "claim", "gather_evidence", "not_covered"]
 
 #: The analyses :func:`claim` can run itself from a panel.
-ANALYSES = ("audit", "adjust")
+ANALYSES = ("audit", "adjust", "sandbag-panel")
 
 ResultLike = Result | Mapping[str, Any] | str | PathLike[str]
 
@@ -271,6 +272,57 @@ def _check_names(panel: Panel, model: str, benchmark: str, hazards: Sequence[str
         known(hazard, panel.benchmark_ids, "hazard benchmark")
 
 
+def _run_one(
+    name: str,
+    panel: Panel,
+    benchmark: str,
+    hazards: Sequence[str],
+    fit: str,
+    alpha: float,
+    confidence_level: float,
+    n_boot: int,
+    n_perm: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[Result]:
+    """Run one analysis of the card on the panel (raises AnalysisError when it cannot)."""
+    if name == "audit":
+        return [
+            audit(
+                panel,
+                benchmarks=[benchmark],
+                n_boot=n_boot,
+                n_perm=n_perm,
+                confidence_level=confidence_level,
+                seed=seed,
+                progress=progress,
+            )
+        ]
+    if name == "adjust":
+        ran: list[Result] = [
+            adjust(panel, benchmarks=[benchmark], fit=fit, confidence_level=confidence_level)  # type: ignore[arg-type]
+        ]
+        if hazards:
+            ran.append(
+                adjust(panel, benchmarks=list(hazards), fit=fit, confidence_level=confidence_level)
+            )  # type: ignore[arg-type]
+        return ran
+    targets = list(hazards)
+    if str(panel.benchmarks.loc[benchmark, "area"]) in HAZARD_AREAS and benchmark not in targets:
+        targets.append(benchmark)
+    if not targets:
+        raise AnalysisError("no hazard (dangerous-capability) benchmark to check")
+    return [
+        sandbag_panel(
+            panel,
+            targets,
+            fit=fit,
+            alpha=alpha,
+            confidence_level=confidence_level,  # type: ignore[arg-type]
+        )
+    ]
+
+
 def claim(
     model: str,
     benchmark: str,
@@ -307,7 +359,8 @@ def claim(
         more capability); default: the panel's benchmarks in a hazard area
         (``weaponization``) that the model has.
     analyses
-        Which of ``audit`` and ``adjust`` to run from the panel.
+        Which of ``audit``, ``adjust`` and ``sandbag-panel`` (on the hazard benchmarks,
+        against the panel's MMLU as control) to run from the panel.
     alpha
         A directional line (inflation, sandbagging, less safe than predicted) is flagged
         when it points at its fault with q-value below ``alpha``.
@@ -374,36 +427,10 @@ def claim(
             if name in given:
                 continue
             try:
-                if name == "audit":
-                    ran = [
-                        audit(
-                            panel,
-                            benchmarks=[benchmark],
-                            n_boot=n_boot,
-                            n_perm=n_perm,
-                            confidence_level=confidence_level,
-                            seed=seed,
-                            progress=progress,
-                        )
-                    ]
-                else:
-                    ran = [
-                        adjust(
-                            panel,
-                            benchmarks=[benchmark],
-                            fit=fit,  # type: ignore[arg-type]
-                            confidence_level=confidence_level,
-                        )
-                    ]
-                    if hazards:
-                        ran.append(
-                            adjust(
-                                panel,
-                                benchmarks=hazards,
-                                fit=fit,  # type: ignore[arg-type]
-                                confidence_level=confidence_level,
-                            )
-                        )
+                ran = _run_one(
+                    name, panel, benchmark, hazards, fit, alpha, confidence_level,
+                    n_boot, n_perm, seed, progress,
+                )  # fmt: skip
             except AnalysisError as exc:
                 not_run[name] = exc.problem
                 continue

@@ -28,6 +28,7 @@ __all__ = [
     "audit_evidence",
     "claim_evidence",
     "inputs_of",
+    "sandbag_panel_evidence",
     "vocabulary_evidence",
 ]
 
@@ -258,6 +259,85 @@ def adjust_evidence(
     return [observed, adjusted, inflation]
 
 
+# -- sandbag-panel --------------------------------------------------------------------------
+
+
+def sandbag_panel_evidence(
+    result: Any, model: str | None, benchmark: str, *, hazard: bool = False
+) -> Lines:
+    """The panel sandbagging check of ``model`` on ``benchmark`` when it is one of the
+    check's targets (whether the claim is about it or it is a hazard benchmark beside
+    the claim): the target residual (oriented: + = safer than capabilities predict) with
+    its interval and q-value, and, with per-item data, the difficulty curve."""
+    if model is None:
+        return []
+    table: pd.DataFrame = result.table
+    rows = table[(table["target"] == benchmark) & (table["model"] == model)]
+    if rows.empty:
+        return []
+    r = rows.iloc[0]
+    s = result.settings
+    alpha = float(s.get("alpha", 0.05))
+    level = float(s.get("confidence_level", 0.95))
+    controls = ", ".join(s.get("controls", ()))
+    inputs = inputs_of(result)
+    family = f"{len(table)} model-target pairs in one sandbag-panel check"
+    controls_ok = not float(r["controls_p"]) < alpha
+    out = [
+        line(
+            question="sandbagging",
+            evidence="hazard score above capabilities prediction, controls where predicted",
+            analysis=result.analysis,
+            model=model,
+            benchmark=benchmark,
+            measure=f"residual on {benchmark} (oriented: + = safer than capabilities "
+            f"predict), {level:.0%} prediction interval; one-sided p",
+            estimate=r["residual"],
+            ci_low=r["ci_low"],
+            ci_high=r["ci_high"],
+            p_value=r["p_value"],
+            q_value=r["q_value"],
+            q_value_by=r["q_value_by"],
+            q_family=family,
+            n=int(r["n"]),
+            verdict=str(r["verdict"]),
+            indicates=bool(r["residual"] > 0 and controls_ok),
+            inputs=inputs,
+            note=f"standardised residual z = {float(r['estimate']):+.2f}; lowest control "
+            f"({controls}) z = {float(r['controls_z']):+.2f}, Bonferroni p = "
+            f"{float(r['controls_p']):.2g}"
+            + ("" if controls_ok else ": the model is weak on the controls too, not flagged"),
+        )
+    ]
+    curve = result.difficulty
+    if not curve.empty:
+        hit = curve[(curve["target"] == benchmark) & (curve["model"] == model)]
+        for c in hit.itertuples(index=False):
+            out.append(
+                line(
+                    question="sandbagging",
+                    evidence="flat accuracy-versus-difficulty curve",
+                    analysis=result.analysis,
+                    model=model,
+                    benchmark=benchmark,
+                    measure="Spearman correlation of correctness with item easiness; "
+                    "one-sided p that it is flatter than the other models'",
+                    estimate=c.estimate,
+                    ci_low=c.ci_low,
+                    ci_high=c.ci_high,
+                    p_value=c.p_value,
+                    q_value=c.q_value,
+                    q_value_by=c.q_value_by,
+                    q_family=f"{len(curve[curve['target'] == benchmark])} models on {benchmark}",
+                    n=int(c.n_items),
+                    verdict=str(c.verdict),
+                    indicates=True,
+                    inputs=inputs,
+                )
+            )
+    return out
+
+
 # -- a saved claim card ---------------------------------------------------------------------
 
 
@@ -271,8 +351,6 @@ def claim_evidence(
     keep &= table["model"].isin(["", model]) if model is not None else table["model"].eq("")
     if hazard:
         keep &= table["question"] == "sandbagging"
-    else:
-        keep &= table["question"] != "sandbagging"
     rows = table[keep].to_dict(orient="records")
     for row in rows:
         row["flagged"] = False  # the new card judges the lines under its own settings

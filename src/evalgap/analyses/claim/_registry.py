@@ -20,6 +20,7 @@ __all__ = ["COVERAGE", "EXTRACTORS", "HAZARD_AREAS", "Topic", "extractor_of"]
 EXTRACTORS: dict[str, str] = {
     "audit": "evalgap.analyses.claim._extractors:audit_evidence",
     "adjust": "evalgap.analyses.claim._extractors:adjust_evidence",
+    "sandbag-panel": "evalgap.analyses.claim._extractors:sandbag_panel_evidence",
     "claim": "evalgap.analyses.claim._extractors:claim_evidence",
 }
 

@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "items": ".items",
     "claim": ".claim",
     "history": ".history",
+    "sandbag-panel": ".sandbag_panel",
 }
 
 
