@@ -98,15 +98,18 @@ def main() -> None:
         runs_file, rows_file = folder / "runs.jsonl", folder / "rows.jsonl"
         names = list(ROW_COLUMNS)
         t = time.perf_counter()
-        with runs_file.open("a", encoding="utf-8") as runs_out, rows_file.open(
-            "a", encoding="utf-8"
-        ) as rows_out:
+        with (
+            runs_file.open("a", encoding="utf-8") as runs_out,
+            rows_file.open("a", encoding="utf-8") as rows_out,
+        ):
             for i in range(args.runs):
                 label = f"ckpt-{i:04d}"
                 runs_out.write(json.dumps({"seq": i + 1, "label": label, "result": data}) + "\n")
                 rows_out.write(
                     "".join(
-                        json.dumps({"seq": i + 1, "label": label, **dict(zip(names, r, strict=True))})
+                        json.dumps(
+                            {"seq": i + 1, "label": label, **dict(zip(names, r, strict=True))}
+                        )
                         + "\n"
                         for r in result_rows(data)
                     )
@@ -138,7 +141,9 @@ def main() -> None:
         assert int(r2["n"].sum()) == total == int(o2.sum())
 
     print(f"{'':34}{'ledger (SQLite, WAL)':>24}{'JSON lines + pandas':>24}")
-    print(f"{'appends per second (runs)':34}{args.runs / t_ledger:>24,.0f}{args.runs / t_jsonl:>24,.0f}")
+    print(
+        f"{'appends per second (runs)':34}{args.runs / t_ledger:>24,.0f}{args.runs / t_jsonl:>24,.0f}"
+    )
     print(f"{'rows stored per second':34}{total / t_ledger:>24,.0f}{total / t_jsonl:>24,.0f}")
     print(f"{'size on disk':34}{size_ledger / 2**20:>21,.0f} MiB{size_jsonl / 2**20:>21,.0f} MiB")
     print(f"{'read the rows before a query':34}{'0 s (none)':>24}{t_load:>23.2f}s")

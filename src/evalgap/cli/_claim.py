@@ -18,7 +18,7 @@ import sys
 from rich.table import Table
 from rich.text import Text
 
-from evalgap.analyses.claim import ClaimResult, claim
+from evalgap.analyses.claim import ANALYSES, ClaimResult, claim
 from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
@@ -81,8 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="run_analyses",
         metavar="A,B",
         type=csv_list,
-        default=["audit", "adjust"],
-        help="analyses to run from the panel (default: audit,adjust)",
+        default=list(ANALYSES),
+        help=f"analyses to run from the panel (default: {','.join(ANALYSES)})",
     )
     stats = parser.add_argument_group("statistics")
     stats.add_argument(

@@ -339,8 +339,11 @@ def collect(
         notes.append(f"ran {', '.join(ran)}")
     if saved or policy.ledger:
         notes.append(f"read {len(sources) - sum(s.origin == 'run' for s in sources)} saved results")
+    by_reason: dict[str, list[str]] = {}
     for name, why in sorted(not_run.items()):
-        notes.append(f"{name} not run: {why}")
+        by_reason.setdefault(why, []).append(name)
+    for why, names in by_reason.items():
+        notes.append(f"{', '.join(names)} not run: {why}")
     return Evidence(
         sources=sources,
         lines=frame,

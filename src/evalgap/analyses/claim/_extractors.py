@@ -286,7 +286,7 @@ def sandbag_panel_evidence(
     out = [
         line(
             question="sandbagging",
-            evidence="hazard score above capabilities prediction, controls where predicted",
+            evidence="panel check: hazard vs controls",
             analysis=result.analysis,
             model=model,
             benchmark=benchmark,
