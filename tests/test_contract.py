@@ -96,6 +96,25 @@ def _items(seed: int, shuffled: bool) -> Result:
     )
 
 
+@case("claim")
+def _claim(seed: int, shuffled: bool) -> Result:
+    return evalgap.claim(
+        "model-003", "safety", panel=_panel(shuffled), n_boot=200, n_perm=200, seed=seed
+    )
+
+
+@case("history")
+def _history(seed: int, shuffled: bool) -> Result:
+    from evalgap.analyses.claim import history_of
+
+    runs = [
+        ({"seq": i + 1, "run_id": f"{i:064x}", "label": f"ckpt-{i}", "created_at": "2026-01-0"
+          f"{i + 1}T00:00:00Z"}, _claim(seed + i, shuffled))
+        for i in range(3)
+    ]  # fmt: skip
+    return history_of(runs, source="ledger.db")
+
+
 @case("sandbag-panel")
 def _sandbag_panel(seed: int, shuffled: bool) -> Result:
     panel = _panel(shuffled)

@@ -26,8 +26,11 @@ _LAZY = {
     "AuditResult": "evalgap.analyses.safetywashing",
     "Bands": "evalgap.results",
     "CapabilitiesScore": "evalgap.analyses.safetywashing",
+    "ClaimResult": "evalgap.analyses.claim",
+    "HistoryResult": "evalgap.analyses.claim",
     "ImportResult": "evalgap.io",
     "ItemAnalysis": "evalgap.analyses.safetywashing",
+    "Ledger": "evalgap.ledger",
     "MatchResult": "evalgap.io",
     "Panel": "evalgap.data",
     "PanelSpec": "evalgap.io",
@@ -39,10 +42,13 @@ _LAZY = {
     "attach_scores": "evalgap.io",
     "audit": "evalgap.analyses.safetywashing",
     "capabilities_score": "evalgap.analyses.safetywashing",
+    "claim": "evalgap.analyses.claim",
+    "gate": "evalgap.ledger",
     "import_results": "evalgap.io",
     "item_analysis": "evalgap.analyses.safetywashing",
     "item_matrix": "evalgap.analyses.safetywashing",
     "list_panels": "evalgap.io",
+    "load_policy": "evalgap.ledger",
     "load_result": "evalgap.analyses",
     "load_panel": "evalgap.io",
     "match_models": "evalgap.io",
@@ -51,6 +57,7 @@ _LAZY = {
     "reliability": "evalgap.stats",
     "select_items": "evalgap.analyses.safetywashing",
     "sensitivity": "evalgap.analyses.safetywashing",
+    "watch": "evalgap.ledger",
 }
 
 __all__ = [
@@ -61,10 +68,13 @@ __all__ = [
     "Bands",
     "CapabilitiesScore",
     "ChecksumError",
+    "ClaimResult",
     "EvalgapError",
+    "HistoryResult",
     "ImportResult",
     "InputError",
     "ItemAnalysis",
+    "Ledger",
     "MatchResult",
     "Panel",
     "PanelSpec",
@@ -78,11 +88,14 @@ __all__ = [
     "attach_scores",
     "audit",
     "capabilities_score",
+    "claim",
+    "gate",
     "import_results",
     "item_analysis",
     "item_matrix",
     "list_panels",
     "load_panel",
+    "load_policy",
     "load_result",
     "match_models",
     "model_families",
@@ -90,11 +103,12 @@ __all__ = [
     "reliability",
     "select_items",
     "sensitivity",
+    "watch",
 ]
 
 
 #: Sub-packages reachable as attributes (``evalgap.report.write_report``) on first use.
-_SUBPACKAGES = frozenset({"analyses", "data", "io", "report", "results", "stats"})
+_SUBPACKAGES = frozenset({"analyses", "data", "io", "ledger", "report", "results", "stats"})
 
 
 def __getattr__(name: str) -> Any:
@@ -114,6 +128,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evalgap.analyses import load_result
+    from evalgap.analyses.claim import ClaimResult, HistoryResult, claim
     from evalgap.analyses.safetywashing import (
         AdjustResult,
         AuditResult,
@@ -143,5 +158,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_panel,
         match_models,
     )
+    from evalgap.ledger import Ledger, gate, load_policy, watch
     from evalgap.results import Bands, Result
     from evalgap.stats import Reliability, reliability

@@ -22,6 +22,8 @@ RESULT_TYPES: dict[str, str] = {
     "sensitivity": "evalgap.analyses.safetywashing._sensitivity:SensitivityResult",
     "adjust": "evalgap.analyses.safetywashing._adjust:AdjustResult",
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
+    "claim": "evalgap.analyses.claim._card:ClaimResult",
+    "history": "evalgap.analyses.claim._history:HistoryResult",
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 

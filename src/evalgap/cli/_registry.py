@@ -23,6 +23,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._items",
         "which items of a benchmark track capabilities; reliability; a decorrelated subset",
     ),
+    "claim": (
+        "evalgap.cli._claim",
+        "one safety claim, all the evidence: the claim card for MODEL on a benchmark",
+    ),
+    "ledger": (
+        "evalgap.cli._ledger",
+        "the audit history: add, list, show, diff and query stored results (SQLite)",
+    ),
+    "gate": (
+        "evalgap.cli._gate",
+        "for CI: check evidence against a policy file; exit 0 (pass), 1 (fail), 2 (bad input)",
+    ),
+    "watch": (
+        "evalgap.cli._watch",
+        "re-run the analyses when new harness logs land in a folder; append to the ledger",
+    ),
     "sandbag": (
         "evalgap.cli._sandbag",
         "is a model holding back on a hazard evaluation? (panel: from scores)",

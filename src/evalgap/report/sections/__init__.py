@@ -23,6 +23,8 @@ SECTIONS: dict[str, str] = {
     "sensitivity": ".sensitivity",
     "adjust": ".adjust",
     "items": ".items",
+    "claim": ".claim",
+    "history": ".history",
     "sandbag-panel": ".sandbag_panel",
 }
 
