@@ -22,6 +22,11 @@ RESULT_TYPES: dict[str, str] = {
     "sensitivity": "evalgap.analyses.safetywashing._sensitivity:SensitivityResult",
     "adjust": "evalgap.analyses.safetywashing._adjust:AdjustResult",
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
+    "inflation-reference": "evalgap.analyses.inflation._reference:ReferenceTestResult",
+    "inflation-holdout": "evalgap.analyses.inflation._holdout:HoldoutResult",
+    "inflation-indistinguishable": (
+        "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
+    ),
 }
 
 

@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._items",
         "which items of a benchmark track capabilities; reliability; a decorrelated subset",
     ),
+    "inflation": (
+        "evalgap.cli._inflation",
+        "is a score inflated by contamination: reference models, holdout gaps, holdout checks",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

@@ -17,6 +17,13 @@ from evalgap.stats._correlate import (
 from evalgap.stats._isotonic import isotonic_fits
 from evalgap.stats._multitest import bh_qvalues, by_qvalues, qvalues
 from evalgap.stats._reliability import Reliability, cronbach_alpha, reliability, split_half
+from evalgap.stats._resample import (
+    CI_METHODS,
+    CIMethod,
+    bootstrap_weights,
+    confidence_intervals,
+    jackknife_weights,
+)
 from evalgap.stats._splines import (
     GCV_GAMMA,
     MonotoneSplineFits,
@@ -24,13 +31,6 @@ from evalgap.stats._splines import (
     gcv_criterion,
     monotone_smoothing_splines,
     smoothing_splines,
-)
-from evalgap.stats._resample import (
-    CI_METHODS,
-    CIMethod,
-    bootstrap_weights,
-    confidence_intervals,
-    jackknife_weights,
 )
 from evalgap.stats._weighted import (
     kendall_tau_b,

@@ -116,43 +116,71 @@ class SplineFits:
 
 @dataclass(frozen=True)
 class MonotoneSplineFits:
-    """The monotone rearrangement of :class:`SplineFits` on a common grid.
+    """The monotone rearrangement of :class:`SplineFits`, row by row.
+
+    Each row is rearranged on a grid over the range of its own data, where the fit is
+    supported by points; beyond that range it continues linearly with the spline's end
+    slope when that slope has the monotone sign, and flat otherwise. (Rearranging over a
+    wider interval would let a turning extrapolation reorder values inside the data.)
 
     Attributes
     ----------
-    grid
-        (G,) ascending grid over the domain.
+    lo, hi
+        (F,) range of each row's data (the grid runs from ``lo`` to ``hi``).
     values
-        (F, G) sorted fitted values on the grid: each row is monotone.
+        (F, G) sorted fitted values on each row's grid: each row is monotone.
+    slope_lo, slope_hi
+        (F,) slopes of the linear continuation below ``lo`` and above ``hi``.
     fits
         The smoothing splines rearranged.
     increasing
         Direction of the rearrangement.
     """
 
-    grid: FloatArray
+    lo: FloatArray
+    hi: FloatArray
     values: FloatArray
+    slope_lo: FloatArray
+    slope_hi: FloatArray
     fits: SplineFits
     increasing: bool = True
 
     def __len__(self) -> int:
         return len(self.values)
 
+    def grid(self) -> FloatArray:
+        """(F, G) each row's grid."""
+        u = np.linspace(0.0, 1.0, self.values.shape[1])
+        return self.lo[:, None] + (self.hi - self.lo)[:, None] * u[None, :]
+
     def __call__(self, t: ArrayLike) -> FloatArray:
-        """Evaluate every row by linear interpolation on the grid: ``t`` (F,) gives (F,),
-        (F, q) or (1, q) gives (F, q). Outside the domain the end value is kept."""
+        """Evaluate every row: ``t`` (F,) gives (F,), (F, q) or (1, q) gives (F, q)."""
         t = np.asarray(t, dtype=float)
         flat = t.ndim == 1
         tt = t[:, None] if flat else t
         tt = np.broadcast_to(tt, (len(self), tt.shape[1]))
-        lo, hi = self.grid[0], self.grid[-1]
-        pos = (np.clip(tt, lo, hi) - lo) / (hi - lo) * (len(self.grid) - 1)
-        left = np.clip(np.floor(pos).astype(np.int64), 0, len(self.grid) - 2)
-        frac = pos - left
-        a = np.take_along_axis(self.values, left, axis=1)
-        b = np.take_along_axis(self.values, left + 1, axis=1)
-        out = a + frac * (b - a)
+        rows = np.broadcast_to(np.arange(len(self))[:, None], tt.shape)
+        out = self.at(rows, tt)
         return out[:, 0] if flat else out
+
+    def at(self, rows: ArrayLike, t: ArrayLike) -> FloatArray:
+        """Row ``rows[i]`` evaluated at ``t[i]``, elementwise (any matching shapes)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        t = np.asarray(t, dtype=float)
+        lo, hi = self.lo[rows], self.hi[rows]
+        span = hi - lo
+        n_grid = self.values.shape[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = np.where(span > 0, (np.clip(t, lo, hi) - lo) / span, 0.0)
+        pos = u * (n_grid - 1)
+        left = np.clip(np.floor(pos).astype(np.intp), 0, n_grid - 2)
+        frac = pos - left
+        a = self.values[rows, left]
+        b = self.values[rows, left + 1]
+        inside = a + frac * (b - a)
+        below = np.minimum(t - lo, 0.0) * self.slope_lo[rows]
+        above = np.maximum(t - hi, 0.0) * self.slope_hi[rows]
+        return inside + below + above
 
 
 # -- preparing rows: sort, merge ties, drop unusable points ----------------------------------
@@ -252,7 +280,9 @@ def _tridiagonal_solve(diag: FloatArray, off: FloatArray, b: FloatArray) -> Floa
     return out
 
 
-def _pentadiagonal_solve(a0: FloatArray, a1: FloatArray, a2: FloatArray, b: FloatArray) -> FloatArray:
+def _pentadiagonal_solve(
+    a0: FloatArray, a1: FloatArray, a2: FloatArray, b: FloatArray
+) -> FloatArray:
     """Solve symmetric positive definite pentadiagonal systems by banded LDL^T: ``a0``
     (F, m) diagonal, ``a1`` (F, m-1) and ``a2`` (F, m-2) the first two off-diagonals."""
     n_rows, m = a0.shape
@@ -383,7 +413,9 @@ def _solve(
     iw = 1.0 / w
     lam_c = lam[:, None]
     a0 = r_diag + lam_c * (q0**2 * iw[:, :-2] + q1**2 * iw[:, 1:-1] + q2**2 * iw[:, 2:])
-    a1 = r_off + lam_c[:, :] * (q1[:, :-1] * q0[:, 1:] * iw[:, 1:-2] + q2[:, :-1] * q1[:, 1:] * iw[:, 2:-1])
+    a1 = r_off + lam_c[:, :] * (
+        q1[:, :-1] * q0[:, 1:] * iw[:, 1:-2] + q2[:, :-1] * q1[:, 1:] * iw[:, 2:-1]
+    )
     a2 = lam_c * (q2[:, :-2] * q0[:, 2:] * iw[:, 2:-2])
     curv_inner = _pentadiagonal_solve(a0, a1, a2, _qt(q0, q1, q2, y))
     f = y - lam_c * iw * _q(q0, q1, q2, curv_inner)
@@ -499,6 +531,26 @@ def _evaluate(
     return np.where((count == 0)[:, None], np.nan, out)
 
 
+def _on_affine_grids(
+    fits: SplineFits, lo: FloatArray, span: FloatArray, u: FloatArray
+) -> FloatArray:
+    """Row f of ``fits`` at ``lo[f] + span[f] * u``: (F, len(u)). The knots are mapped to
+    the common ``u`` scale, so the intervals come from one search on a shared grid."""
+    n_rows = len(fits)
+    out = np.empty((n_rows, len(u)))
+    step = max(1, 4_000_000 // max(1, len(u)))
+    safe = np.where(span > 0, span, 1.0)
+    for start in range(0, n_rows, step):
+        sl = slice(start, start + step)
+        knots_u = (fits.knots[sl] - lo[sl, None]) / safe[sl, None]
+        interval = _intervals_on_grid(knots_u, fits.count[sl], u)
+        t = lo[sl, None] + span[sl, None] * u[None, :]
+        out[sl] = _evaluate(
+            fits.knots[sl], fits.values[sl], fits.second[sl], fits.count[sl], t, interval
+        )
+    return out
+
+
 def _as_rows(a: ArrayLike) -> FloatArray:
     arr = np.asarray(a, dtype=float)
     return arr[None, :] if arr.ndim == 1 else arr
@@ -584,9 +636,7 @@ def smoothing_splines(
             gx0, gy0, gw0, c0 = _prepare(xr[~finite], yr[~finite], wr[~finite])
             v0 = _line(gx0, gy0, gw0, c0)
             t_line = gx[~finite]
-            line_at = _evaluate(
-                gx0, v0, np.zeros_like(v0), c0, t_line, _intervals(gx0, c0, t_line)
-            )
+            line_at = _evaluate(gx0, v0, np.zeros_like(v0), c0, t_line, _intervals(gx0, c0, t_line))
             values[~finite] = line_at
             second[~finite] = 0.0
     else:
@@ -599,7 +649,6 @@ def monotone_smoothing_splines(
     y: ArrayLike,
     w: ArrayLike | None = None,
     *,
-    domain: tuple[float, float] = (0.0, 1.0),
     grid_size: int = 257,
     increasing: bool = True,
     lam: ArrayLike | None = None,
@@ -608,15 +657,14 @@ def monotone_smoothing_splines(
     anchor_weight: float = 1e-8,
 ) -> MonotoneSplineFits:
     """Monotone smoothing splines: :func:`smoothing_splines` (GCV smoothing), then the
-    monotone rearrangement of each fit on a grid of ``grid_size`` points over ``domain``.
+    monotone rearrangement of each fit on a grid of ``grid_size`` points over the range
+    of its data, continued linearly beyond it (see :class:`MonotoneSplineFits`).
 
     Parameters
     ----------
     x, y, w, lam, gamma, anchors, anchor_weight
-        As in :func:`smoothing_splines`.
-    domain
-        Interval on which the fits are rearranged and evaluated (values outside are
-        clamped to it).
+        As in :func:`smoothing_splines`; the anchors shape the fit but not the range
+        it is rearranged over.
     grid_size
         Points of the rearrangement grid; between grid points the fit is linear.
     increasing
@@ -627,19 +675,38 @@ def monotone_smoothing_splines(
     >>> import numpy as np
     >>> x = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     >>> fits = monotone_smoothing_splines(x, np.array([0.1, 0.3, 0.2, 0.5, 0.4, 0.7]))
-    >>> bool(np.all(np.diff(fits.values[0]) >= 0))
+    >>> bool(np.all(np.diff(fits(np.linspace(0, 1, 50)[None, :])[0]) >= 0))
     True
     """
     if grid_size < 2:
         raise ValueError("grid_size must be at least 2")
-    lo, hi = float(domain[0]), float(domain[1])
-    if not hi > lo:
-        raise ValueError(f"domain must be an increasing interval, got {domain}")
+    xr = _as_rows(x)
+    wr = np.ones_like(xr) if w is None else np.broadcast_to(_as_rows(w), xr.shape).astype(float)
+    usable = (wr > 0) & np.isfinite(xr) & np.isfinite(_as_rows(y))
+    lo = np.where(usable, xr, np.inf).min(axis=1)
+    hi = np.where(usable, xr, -np.inf).max(axis=1)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    hi = np.where(np.isfinite(hi), hi, 0.0)
     fits = smoothing_splines(
         x, y, w, lam=lam, gamma=gamma, anchors=anchors, anchor_weight=anchor_weight
     )
-    grid = np.linspace(lo, hi, grid_size)
-    values = np.sort(fits(grid[None, :]), axis=1)
+    u = np.linspace(0.0, 1.0, grid_size)
+    span = hi - lo
+    raw = _on_affine_grids(fits, lo, span, u)
+    values = np.sort(raw, axis=1)
     if not increasing:
         values = values[:, ::-1]
-    return MonotoneSplineFits(grid=grid, values=values, fits=fits, increasing=increasing)
+    step = np.where(span > 0, span / (grid_size - 1), 1.0)
+    slope_lo = (raw[:, 1] - raw[:, 0]) / step
+    slope_hi = (raw[:, -1] - raw[:, -2]) / step
+    clip = (lambda v: np.maximum(v, 0.0)) if increasing else (lambda v: np.minimum(v, 0.0))
+    flat = span <= 0
+    return MonotoneSplineFits(
+        lo=lo,
+        hi=hi,
+        values=values,
+        slope_lo=np.where(flat, 0.0, clip(slope_lo)),
+        slope_hi=np.where(flat, 0.0, clip(slope_hi)),
+        fits=fits,
+        increasing=increasing,
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalgap.errors import InputError
 
-__all__ = ["ConstatTable", "read_constat_table", "read_gsm1k"]
+__all__ = ["ConstatTable", "read_constat_table", "read_gsm1k", "read_two_columns"]
 
 # ConStat's reference benchmarks and chance levels (scripts/detection.py of eth-sri/ConStat).
 _CONSTAT_REFERENCE = {
@@ -128,30 +128,62 @@ def read_constat_table(path: str | PathLike[str]) -> ConstatTable:
 def read_gsm1k(folder: str | PathLike[str]) -> pd.DataFrame:
     """The GSM1k gap files (``scale_diff.csv``: model, GSM8k minus GSM1k accuracy;
     ``averages.tsv``: model, mean per-character log-likelihood of GSM8k) as one table
-    ``model, gap, loglik`` over the models in both. Repeated rows (the files repeat some
-    models with identical values) are kept once; a model repeated with different values is
-    an error.
+    ``model, gap, loglik`` over the models in both, sorted by model. Repeated rows (the
+    files repeat some models with identical values) are kept once.
+
+    Examples
+    --------
+    >>> import os, pathlib
+    >>> folder = pathlib.Path(os.environ.get("EVALGAP_DATA_DIR", "../shared/data")) / "gsm1k-2024"
+    >>> table = read_gsm1k(folder) if folder.exists() else None
+    >>> table is None or list(table.columns) == ["model", "gap", "loglik"]
+    True
     """
     folder = Path(folder)
-    gaps = _two_columns(folder / "scale_diff.csv", ",", "gap")
-    signal = _two_columns(folder / "averages.tsv", "\t", "loglik")
+    gaps = read_two_columns(folder / "scale_diff.csv", "gap")
+    signal = read_two_columns(folder / "averages.tsv", "loglik")
     merged = gaps.merge(signal, on="model", how="inner")
     return merged.sort_values("model", kind="stable").reset_index(drop=True)
 
 
-def _two_columns(path: Path, sep: str, name: str) -> pd.DataFrame:
+def read_two_columns(path: str | PathLike[str], name: str) -> pd.DataFrame:
+    """A two-column file ``model, value`` (CSV, or TSV for ``.tsv``/``.tab``), with or
+    without a header, as a table ``model, <name>``. Rows repeated with the same value are
+    kept once; a model with two different values is an error.
+
+    Raises
+    ------
+    InputError
+        Unreadable file, not two columns, a value that is not a number.
+    """
+    path = Path(path)
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     try:
-        frame = pd.read_csv(path, sep=sep, header=None, names=["model", name], dtype={0: str})
+        frame = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the file ({exc})", source=path) from None
-    frame[name] = pd.to_numeric(frame[name], errors="coerce")
-    bad = np.flatnonzero(~np.isfinite(frame[name].to_numpy(dtype=float)))
+    if frame.shape[1] != 2:
+        raise InputError(f"expected two columns (model, {name}), got {frame.shape[1]}", source=path)
+    frame.columns = ["model", name]
+    values = pd.to_numeric(frame[name].str.strip(), errors="coerce")
+    start = 0
+    if len(frame) and np.isnan(values.iloc[0]):
+        start = 1  # a header row
+    frame, values = frame.iloc[start:], values.iloc[start:]
+    bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))
     if len(bad):
-        raise InputError("expected a number in the second column", source=path, where=f"line {bad[0] + 1}")
-    frame = frame.drop_duplicates()
-    clash = frame["model"].duplicated()
+        raise InputError(
+            f"expected a number in the second column, got {frame[name].iloc[bad[0]]!r}",
+            source=path,
+            where=f"line {bad[0] + start + 1}",
+        )
+    out = pd.DataFrame({"model": frame["model"].str.strip(), name: values.astype(float)})
+    out = out.drop_duplicates().reset_index(drop=True)
+    clash = out["model"].duplicated()
     if clash.any():
         raise InputError(
-            f"model {frame['model'][clash].iloc[0]!r} appears with different values", source=path
+            f"model {out['model'][clash].iloc[0]!r} appears with different values", source=path
         )
-    return frame
+    if out.empty:
+        raise InputError("no rows", source=path)
+    return out

@@ -193,7 +193,9 @@ def _correlation_row(
     )
     row["ci_low"], row["ci_high"], row["note"] = float(low[0]), float(high[0]), notes[0]
     row["p_value"] = float(
-        permutation_pvalues(y, signal, np.array([estimate]), method=method, n_perm=n_perm, rng=rng)[0]
+        permutation_pvalues(y, signal, np.array([estimate]), method=method, n_perm=n_perm, rng=rng)[
+            0
+        ]
     )
     if np.isfinite(row["ci_low"]) and row["ci_low"] > 0:
         row["verdict"] = "the gap rises with the memorisation signal"
@@ -272,7 +274,9 @@ def holdout_gap(
     confidence_level = check_level(confidence_level, "confidence_level")
     alpha = check_level(alpha, "alpha")
     if method not in CORRELATION_METHODS:
-        raise AnalysisError(f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}")
+        raise AnalysisError(
+            f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}"
+        )
     rng = np.random.default_rng(seed)
     if isinstance(data, pd.DataFrame) and "gap" in data.columns:
         table, kind = _from_gaps(data, models, confidence_level, source), "gaps"
@@ -284,8 +288,8 @@ def holdout_gap(
             raise AnalysisError("the public and the holdout benchmark must differ")
         kind, rows = scores_for(data, [public, holdout], source)
         both = set(rows[public]["model"]) & set(rows[holdout]["model"])
-        present = [m for m in pd.unique(rows[public]["model"]) if m in both]
-        chosen = present if models is None else list(dict.fromkeys(str(m) for m in models))
+        # Canonical (sorted) order, so the order of the input rows changes nothing.
+        chosen = sorted(both) if models is None else sorted(dict.fromkeys(str(m) for m in models))
         absent = [m for m in chosen if m not in both]
         if absent:
             raise AnalysisError(f"model {absent[0]!r} lacks a score on {public!r} or {holdout!r}")
@@ -302,7 +306,18 @@ def holdout_gap(
     table.loc[table["p_value"].isna(), "verdict"] = "not tested (no standard error)"
 
     correlation = pd.DataFrame(
-        columns=["signal", "method", "estimate", "ci_low", "ci_high", "p_value", "r_squared", "n", "verdict", "note"]
+        columns=[
+            "signal",
+            "method",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "r_squared",
+            "n",
+            "verdict",
+            "note",
+        ]
     )
     if memorisation is not None:
         signal = _signal_series(memorisation, "memorisation signal")
@@ -332,7 +347,9 @@ def holdout_gap(
         "ci_high", "p_value", "q_value", "q_value_by", "n", "n_holdout", "paired", "signal",
         "verdict",
     ]  # fmt: skip
-    table = table[columns].sort_values("estimate", ascending=False, kind="stable")
+    table = table[columns].sort_values(
+        ["estimate", "model"], ascending=[False, True], kind="stable"
+    )
     settings = {
         "public": public,
         "holdout": holdout,
@@ -345,9 +362,7 @@ def holdout_gap(
         "confidence_level": confidence_level,
         "alpha": alpha,
         "seed": seed,
-        "interval": "basic bootstrap over items"
-        if kind == "items"
-        else "normal (standard errors)",
+        "interval": "basic bootstrap over items" if kind == "items" else "normal (standard errors)",
         "correlation_interval": "BCa bootstrap over models",
     }
     return HoldoutResult(
@@ -368,6 +383,7 @@ def _from_gaps(
         if absent:
             raise AnalysisError(f"model {absent[0]!r} has no gap", source=source)
         frame = frame.set_index("model").loc[chosen].reset_index()
+    frame = frame.sort_values("model", kind="stable").reset_index(drop=True)
     gap = frame["gap"].to_numpy(dtype=float)
     se = frame["gap_se"].to_numpy(dtype=float)
     rows = _normal_rows(gap, se, confidence_level)

@@ -55,10 +55,9 @@ FloatArray = NDArray[np.float64]
 MIN_REFERENCES = 5
 #: Relative weight of the anchors at (0, 0) and (1, 1).
 ANCHOR_WEIGHT = 1e-8
-#: Rearrangement grid on [0, 1]; the fitted curve is reported on every 4th point.
+#: Points of each fit's rearrangement grid, and the grid the fitted curve is reported on.
 _GRID = 257
-_CURVE_STEP = 4
-_CURVE = np.linspace(0.0, 1.0, _GRID)[::_CURVE_STEP]
+_CURVE = np.linspace(0.0, 1.0, 101)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -107,27 +106,31 @@ class ReferenceTestResult(Result):
 def _choose(
     present: list[str], references: Iterable[str] | None, models: Iterable[str] | None
 ) -> tuple[list[str], list[str], str]:
+    # Canonical (sorted) order, so the order of the input rows changes nothing.
+    present = sorted(present)
     if references is None:
         refs = default_references(present)
         rule = "well-known base models present (evalgap.analyses.inflation.WELL_KNOWN_BASE_MODELS)"
     else:
-        refs = list(dict.fromkeys(str(r) for r in references))
+        refs = sorted(dict.fromkeys(str(r) for r in references))
         unknown = [r for r in refs if r not in present]
         if unknown:
-            raise AnalysisError(
-                f"reference model {unknown[0]!r} has no scores on both benchmarks"
-            )
+            raise AnalysisError(f"reference model {unknown[0]!r} has no scores on both benchmarks")
         rule = "named"
     if len(refs) < MIN_REFERENCES:
         raise AnalysisError(
             f"the test needs at least {MIN_REFERENCES} reference models with scores on both "
             f"benchmarks, got {len(refs)}"
-            + (" (the well-known base models present; name them with references=)" if references is None else "")
+            + (
+                " (the well-known base models present; name them with references=)"
+                if references is None
+                else ""
+            )
         )
     if models is None:
         tested = list(present)
     else:
-        tested = list(dict.fromkeys(str(m) for m in models))
+        tested = sorted(dict.fromkeys(str(m) for m in models))
         unknown = [m for m in tested if m not in present]
         if unknown:
             raise AnalysisError(f"tested model {unknown[0]!r} has no scores on both benchmarks")
@@ -152,15 +155,15 @@ def _model_counts(m: int, rounds: int, rng: np.random.Generator) -> FloatArray:
     return counts
 
 
-def _accuracies(
-    scores: BenchmarkScores, rounds: int, rng: np.random.Generator
-) -> FloatArray:
+def _accuracies(scores: BenchmarkScores, rounds: int, rng: np.random.Generator) -> FloatArray:
     """(rounds, models) accuracies on resampled items, or drawn from N(mean, se^2) and
     clipped to [0, 1] for aggregates."""
     if scores.items is not None:
         counts = item_counts(scores.items.shape[1], rounds, rng)
         return counts @ scores.items.T / scores.items.shape[1]
-    draws = scores.mean[None, :] + scores.se[None, :] * rng.standard_normal((rounds, len(scores.mean)))
+    draws = scores.mean[None, :] + scores.se[None, :] * rng.standard_normal(
+        (rounds, len(scores.mean))
+    )
     return np.clip(draws, 0.0, 1.0)
 
 
@@ -218,9 +221,7 @@ def _block(
     rand_x = _random_point(chance_ref, d_ref.n_items(), rounds, rng)
     rand_y = _random_point(chance, d.n_items(), rounds, rng)
     m = len(plan.refs)
-    weights = [
-        np.concatenate([_model_counts(m, rounds, rng), np.ones((rounds, 1))], axis=1)
-    ]
+    weights = [np.concatenate([_model_counts(m, rounds, rng), np.ones((rounds, 1))], axis=1)]
     for j in plan.left_out:
         others = np.delete(np.arange(m), j)
         w = np.zeros((rounds, m + 1))
@@ -234,7 +235,6 @@ def _block(
         np.tile(x, (n_groups, 1)),
         np.tile(y, (n_groups, 1)),
         np.concatenate(weights, axis=0),
-        domain=(0.0, 1.0),
         grid_size=_GRID,
         gamma=GCV_GAMMA,
         anchors=((0.0, 0.0), (1.0, 1.0)),
@@ -242,15 +242,10 @@ def _block(
     )
     # Row r of group g is fit number g * rounds + r.
     rows = plan.group[None, :] * rounds + np.arange(rounds)[:, None]  # (rounds, tested)
-    at = acc_ref[:, plan.tested]
-    pos = np.clip(at, 0.0, 1.0) * (_GRID - 1)
-    left = np.clip(np.floor(pos).astype(np.intp), 0, _GRID - 2)
-    frac = pos - left
-    values = fits.values
-    predicted = values[rows, left] + frac * (values[rows, left + 1] - values[rows, left])
-    predicted = np.clip(predicted, 0.0, 1.0)
+    predicted = np.clip(fits.at(rows, acc_ref[:, plan.tested]), 0.0, 1.0)
     delta = acc[:, plan.tested] - predicted
-    curve = np.clip(values[:rounds, ::_CURVE_STEP], 0.0, 1.0)
+    curve_rows = np.broadcast_to(np.arange(rounds)[:, None], (rounds, len(_CURVE)))
+    curve = np.clip(fits.at(curve_rows, np.broadcast_to(_CURVE, curve_rows.shape)), 0.0, 1.0)
     return delta, predicted, curve
 
 
@@ -350,9 +345,11 @@ def reference_test(
     both = set(rows[benchmark]["model"]) & set(rows[reference_benchmark]["model"])
     present = [m for m in pd.unique(rows[benchmark]["model"]) if m in both]
     refs, tested, rule = _choose(present, references, models)
-    all_models = list(dict.fromkeys(refs + tested))
+    all_models = sorted(set(refs) | set(tested))
     d = benchmark_scores(kind, rows[benchmark], benchmark, all_models, source)
-    d_ref = benchmark_scores(kind, rows[reference_benchmark], reference_benchmark, all_models, source)
+    d_ref = benchmark_scores(
+        kind, rows[reference_benchmark], reference_benchmark, all_models, source
+    )
     plan = _plan(all_models, refs, tested)
     too_few = len(refs) - 1 < MIN_REFERENCES
     if too_few and plan.left_out:
@@ -402,7 +399,7 @@ def reference_test(
         "spline": {
             "smoothing": "GCV",
             "gcv_gamma": GCV_GAMMA,
-            "monotone": "rearrangement",
+            "monotone": "rearrangement over the references' range, linear beyond",
             "grid": _GRID,
             "anchors": [[0.0, 0.0], [1.0, 1.0]],
             "anchor_weight": ANCHOR_WEIGHT,
@@ -498,5 +495,11 @@ def _model_table(
         extra["note"] = f"a reference; fewer than {MIN_REFERENCES} references would remain"
         table = pd.concat([table, extra], ignore_index=True)
         table["n_references"] = table["n_references"].fillna(len(refs) - 1).astype(np.int64)
-    order = np.lexsort((-table["estimate"].fillna(-np.inf).to_numpy(), table["p_value"].fillna(2.0).to_numpy()))
+    order = np.lexsort(
+        (
+            table["model"].to_numpy(),
+            -table["estimate"].fillna(-np.inf).to_numpy(),
+            table["p_value"].fillna(2.0).to_numpy(),
+        )
+    )
     return table.iloc[order].reset_index(drop=True)

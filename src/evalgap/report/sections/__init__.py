@@ -23,6 +23,9 @@ SECTIONS: dict[str, str] = {
     "sensitivity": ".sensitivity",
     "adjust": ".adjust",
     "items": ".items",
+    "inflation-reference": ".inflation",
+    "inflation-holdout": ".inflation",
+    "inflation-indistinguishable": ".inflation",
 }
 
 
