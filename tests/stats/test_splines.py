@@ -140,15 +140,49 @@ def test_monotone_rearrangement():
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 1, (50, 8))
     y = np.sin(6 * x) + rng.normal(0, 0.3, x.shape)  # far from monotone
-    fits = monotone_smoothing_splines(x, y, domain=(0, 1), grid_size=129)
-    assert (np.diff(fits.values, axis=1) >= 0).all()
-    # The rearranged values are the fit's values on the grid, sorted.
-    raw = fits.fits(fits.grid[None, :])
-    assert np.allclose(np.sort(raw, axis=1), fits.values)
-    # A fit that is already increasing is unchanged.
-    xs = np.linspace(0, 1, 12)
+    fits = monotone_smoothing_splines(x, y, grid_size=129)
+    t = np.linspace(-0.5, 1.5, 400)
+    values = fits(t[None, :])
+    assert (np.diff(values, axis=1) >= -1e-12).all()
+    assert fits.rearranged.sum() > 25  # most of these fits turn
+    # A rearranged row: the fit's values on a grid over its data range, sorted.
+    row = int(np.flatnonzero(fits.rearranged)[0])
+    grid = np.linspace(fits.lo[row], fits.hi[row], 129)
+    raw = fits.fits(np.broadcast_to(grid, (len(fits), 129)))[row]
+    assert np.allclose(fits.values[row], np.sort(raw))
+    # Beyond the data range: linear, never against the monotone direction.
+    assert (fits.slope_lo >= 0).all() and (fits.slope_hi >= 0).all()
+    # A fit that is already increasing on its data range is kept exactly.
+    xs = np.linspace(0.1, 0.9, 12)
     up = monotone_smoothing_splines(xs, xs**2, lam=1e-4, grid_size=101)
-    t = np.linspace(0, 1, 33)
-    assert np.abs(up(np.broadcast_to(t, (1, 33)))[0] - up.fits(t[None, :])[0]).max() < 1e-3
-    down = monotone_smoothing_splines(xs, -xs, increasing=False)
-    assert (np.diff(down.values[0]) <= 0).all()
+    assert not up.rearranged[0]
+    inner = np.linspace(0.1, 0.9, 33)
+    assert np.abs(up(inner[None, :])[0] - up.fits(inner[None, :])[0]).max() < EXACT_TOL
+    down = monotone_smoothing_splines(xs, -xs + 0.1 * np.sin(20 * xs), increasing=False)
+    assert (np.diff(down(t[None, :])[0]) <= 1e-12).all()
+
+
+def test_monotone_check_agrees_with_a_dense_grid():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0, 1, (200, 9))
+    y = x + rng.normal(0, 0.25, x.shape)
+    fits = monotone_smoothing_splines(x, y, gamma=1.0)
+    u = np.linspace(0.0, 1.0, 4001)
+    grids = fits.lo[:, None] + (fits.hi - fits.lo)[:, None] * u[None, :]
+    raw = fits.fits(grids)
+    dense_monotone = (np.diff(raw, axis=1) >= -1e-12).all(axis=1)
+    assert 10 < fits.rearranged.sum() < 190  # both kinds occur
+    assert (dense_monotone == ~fits.rearranged).all()
+
+
+def test_shared_grid_path_equals_elementwise_evaluation():
+    rng = np.random.default_rng(9)
+    x = rng.uniform(0.2, 0.8, (60, 7))
+    y = x + rng.normal(0, 0.15, x.shape)
+    fits = monotone_smoothing_splines(x, y, anchors=((0.0, 0.0), (1.0, 1.0)))
+    grid = np.linspace(0, 1, 77)
+    fast = fits(grid[None, :])
+    rows = np.broadcast_to(np.arange(60)[:, None], (60, 77))
+    slow = fits.at(rows, np.broadcast_to(grid, (60, 77)))
+    assert np.abs(fast - slow).max() < EXACT_TOL
+    assert fits.rearranged.any() and not fits.rearranged.all()

@@ -19,7 +19,7 @@ over the k distinct knots, where S is the smoother matrix and ``gamma`` prices e
 effective degree of freedom (1.4 by default; 1 is classic GCV, whose global minimum is
 often interpolation when knots crowd together). In the Demmler-Reinsch basis
 (eigenvectors of ``W^-1/2 K W^-1/2``, with ``K`` the roughness matrix) both the residuals
-and the trace are sums over eigenvalues, so V is evaluated on a grid of 41 values of
+and the trace are sums over eigenvalues, so V is evaluated on a grid of 25 values of
 ``log lam`` for all rows at once and refined by golden-section search. With ``gamma=1``,
 unit weights and distinct ``x`` this is the criterion that
 :func:`scipy.interpolate.make_smoothing_spline` minimises (SciPy searches lam in (0, n)
@@ -59,8 +59,8 @@ _ROWS = 8192
 # log10(lam * eigenvalue) spans this range on the search grid: from interpolation of every
 # point (lam * d_max = 1e-3) to the straight line (lam * d_min_positive = 1e3).
 _GRID_DECADES = 3.0
-_GRID_POINTS = 41
-_GOLDEN_STEPS = 25
+_GRID_POINTS = 25
+_GOLDEN_STEPS = 20
 _INV_PHI = (np.sqrt(5.0) - 1.0) / 2.0
 
 
@@ -113,26 +113,58 @@ class SplineFits:
             out[sl] = _evaluate(knots, self.values[sl], self.second[sl], count, tt[sl], interval)
         return out[:, 0] if flat else out
 
+    def subset(self, index: ArrayLike | slice) -> SplineFits:
+        """The fits of some rows."""
+        return SplineFits(
+            knots=self.knots[index],
+            values=self.values[index],
+            second=self.second[index],
+            count=self.count[index],
+            lam=self.lam[index],
+        )
+
+    def at(self, rows: ArrayLike, t: ArrayLike) -> FloatArray:
+        """Row ``rows[i]`` evaluated at ``t[i]``, elementwise (any matching shapes)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        t = np.asarray(t, dtype=float)
+        shape = np.broadcast_shapes(rows.shape, t.shape)
+        r = np.broadcast_to(rows, shape).ravel()
+        tt = np.broadcast_to(t, shape).ravel()[:, None]
+        out = np.empty(len(r))
+        step = max(1, 4_000_000 // max(1, self.knots.shape[1]))
+        for lo in range(0, len(r), step):
+            sl = slice(lo, lo + step)
+            rr = r[sl]
+            knots, count = self.knots[rr], self.count[rr]
+            below = _intervals(knots, count, tt[sl])
+            out[sl] = _evaluate(knots, self.values[rr], self.second[rr], count, tt[sl], below)[:, 0]
+        return out.reshape(shape)
+
 
 @dataclass(frozen=True)
 class MonotoneSplineFits:
     """The monotone rearrangement of :class:`SplineFits`, row by row.
 
-    Each row is rearranged on a grid over the range of its own data, where the fit is
-    supported by points; beyond that range it continues linearly with the spline's end
-    slope when that slope has the monotone sign, and flat otherwise. (Rearranging over a
-    wider interval would let a turning extrapolation reorder values inside the data.)
+    Each row is made monotone over the range of its own data, where the fit is supported
+    by points: a row whose spline is already monotone there is kept as it is (checked
+    exactly, piece by piece), any other is rearranged on a grid over that range. Beyond the
+    range a row continues linearly with the spline's end slope when that slope has the
+    monotone sign, and flat otherwise. (Rearranging over a wider interval would let a
+    turning extrapolation reorder values inside the data.)
 
     Attributes
     ----------
     lo, hi
         (F,) range of each row's data (the grid runs from ``lo`` to ``hi``).
     values
-        (F, G) sorted fitted values on each row's grid: each row is monotone.
+        (F, G) sorted fitted values on each row's grid for the rows that needed the
+        rearrangement; NaN for the rows kept as they are.
+    rearranged
+        (F,) which rows were rearranged.
     slope_lo, slope_hi
         (F,) slopes of the linear continuation below ``lo`` and above ``hi``.
     fits
-        The smoothing splines rearranged.
+        The smoothing splines.
     increasing
         Direction of the rearrangement.
     """
@@ -140,6 +172,7 @@ class MonotoneSplineFits:
     lo: FloatArray
     hi: FloatArray
     values: FloatArray
+    rearranged: NDArray[np.bool_]
     slope_lo: FloatArray
     slope_hi: FloatArray
     fits: SplineFits
@@ -148,39 +181,76 @@ class MonotoneSplineFits:
     def __len__(self) -> int:
         return len(self.values)
 
-    def grid(self) -> FloatArray:
-        """(F, G) each row's grid."""
-        u = np.linspace(0.0, 1.0, self.values.shape[1])
-        return self.lo[:, None] + (self.hi - self.lo)[:, None] * u[None, :]
+    def subset(self, index: ArrayLike | slice) -> MonotoneSplineFits:
+        """The fits of some rows."""
+        return MonotoneSplineFits(
+            lo=self.lo[index],
+            hi=self.hi[index],
+            values=self.values[index],
+            rearranged=self.rearranged[index],
+            slope_lo=self.slope_lo[index],
+            slope_hi=self.slope_hi[index],
+            fits=self.fits.subset(index),
+            increasing=self.increasing,
+        )
 
     def __call__(self, t: ArrayLike) -> FloatArray:
-        """Evaluate every row: ``t`` (F,) gives (F,), (F, q) or (1, q) gives (F, q)."""
+        """Evaluate every row: ``t`` (F,) gives (F,), (F, q) gives (F, q), and one
+        ascending grid shared by every row, passed as (1, q), gives (F, q) fast."""
         t = np.asarray(t, dtype=float)
         flat = t.ndim == 1
         tt = t[:, None] if flat else t
+        if tt.shape[0] == 1 and len(self) != 1 and bool(np.all(np.diff(tt[0]) >= 0)):
+            return self._on_grid(tt[0])
         tt = np.broadcast_to(tt, (len(self), tt.shape[1]))
         rows = np.broadcast_to(np.arange(len(self))[:, None], tt.shape)
         out = self.at(rows, tt)
         return out[:, 0] if flat else out
 
+    def _on_grid(self, grid: FloatArray) -> FloatArray:
+        """Every row on one shared ascending grid: the spline through the fast common-grid
+        search, the linear continuation outside each row's range, the rearranged rows
+        from their own grids."""
+        rows = np.arange(len(self))
+        raw = self.fits(grid[None, :])
+        v_lo = self.fits.at(rows, self.lo)
+        v_hi = self.fits.at(rows, self.hi)
+        swap = np.flatnonzero(self.rearranged)
+        if len(swap):
+            t = np.broadcast_to(grid, (len(swap), len(grid)))
+            raw[swap] = self.at(np.broadcast_to(swap[:, None], t.shape), t)
+            v_lo[swap] = self.values[swap, 0]
+            v_hi[swap] = self.values[swap, -1]
+        t = grid[None, :]
+        below = v_lo[:, None] + (t - self.lo[:, None]) * self.slope_lo[:, None]
+        above = v_hi[:, None] + (t - self.hi[:, None]) * self.slope_hi[:, None]
+        out = np.where(t < self.lo[:, None], below, raw)
+        return np.where(t > self.hi[:, None], above, out)
+
     def at(self, rows: ArrayLike, t: ArrayLike) -> FloatArray:
         """Row ``rows[i]`` evaluated at ``t[i]``, elementwise (any matching shapes)."""
         rows = np.asarray(rows, dtype=np.intp)
         t = np.asarray(t, dtype=float)
+        rows, t = np.broadcast_arrays(rows, t)
         lo, hi = self.lo[rows], self.hi[rows]
-        span = hi - lo
-        n_grid = self.values.shape[1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = np.where(span > 0, (np.clip(t, lo, hi) - lo) / span, 0.0)
-        pos = u * (n_grid - 1)
-        left = np.clip(np.floor(pos).astype(np.intp), 0, n_grid - 2)
-        frac = pos - left
-        a = self.values[rows, left]
-        b = self.values[rows, left + 1]
-        inside = a + frac * (b - a)
+        inside_t = np.clip(t, lo, hi)
+        out = self.fits.at(rows, inside_t)
+        swap = self.rearranged[rows]
+        if swap.any():
+            r, tt = rows[swap], inside_t[swap]
+            span = self.hi[r] - self.lo[r]
+            n_grid = self.values.shape[1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                u = np.where(span > 0, (tt - self.lo[r]) / span, 0.0)
+            pos = u * (n_grid - 1)
+            left = np.clip(np.floor(pos).astype(np.intp), 0, n_grid - 2)
+            frac = pos - left
+            a = self.values[r, left]
+            b = self.values[r, left + 1]
+            out[swap] = a + frac * (b - a)
         below = np.minimum(t - lo, 0.0) * self.slope_lo[rows]
         above = np.maximum(t - hi, 0.0) * self.slope_hi[rows]
-        return inside + below + above
+        return out + below + above
 
 
 # -- preparing rows: sort, merge ties, drop unusable points ----------------------------------
@@ -327,10 +397,15 @@ def _roughness(x: FloatArray) -> FloatArray:
 
 
 def gcv_criterion(
-    log_lam: FloatArray, eig: FloatArray, z2: FloatArray, k: int, gamma: float = 1.0
+    log_lam: FloatArray,
+    eig: FloatArray,
+    z2: FloatArray,
+    k: int | NDArray[np.int64],
+    gamma: float = 1.0,
 ) -> FloatArray:
     """Weighted GCV criterion V(lam) for rows in the Demmler-Reinsch basis; ``inf`` where
-    ``gamma * tr S >= k``.
+    ``gamma * tr S >= k``. Rows of different sizes share one array: an eigenvalue of
+    ``inf`` with ``z2`` zero pads a row and adds nothing.
 
     Parameters
     ----------
@@ -341,32 +416,42 @@ def gcv_criterion(
     z2
         (F, k) squared coordinates of ``W^1/2 y`` in its eigenvectors.
     k
-        Number of knots.
+        Number of knots: one, or one per row (F,).
     gamma
         Cost of each effective degree of freedom (1: classic GCV).
     """
     lam = np.exp(log_lam)
     lam = lam[..., None]
-    ld = lam * (eig[:, None, :] if lam.ndim == 3 else eig)
-    shrink = ld / (1.0 + ld)
-    rss = (shrink**2 * (z2[:, None, :] if lam.ndim == 3 else z2)).sum(axis=-1)
+    two = lam.ndim == 3
+    ld = lam * (eig[:, None, :] if two else eig)
+    with np.errstate(invalid="ignore"):
+        shrink = np.where(np.isinf(ld), 1.0, ld / (1.0 + ld))
+    rss = (shrink**2 * (z2[:, None, :] if two else z2)).sum(axis=-1)
     dof = (1.0 / (1.0 + ld)).sum(axis=-1)
+    k = np.asarray(k, dtype=float)
+    if k.ndim == 1 and two:
+        k = k[:, None]
     room = k - gamma * dof
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(room > 0, k * rss / room**2, np.inf)
 
 
-def _choose_lam(x: FloatArray, y: FloatArray, w: FloatArray, gamma: float) -> FloatArray:
-    """GCV-optimal lam for rows of k >= 3 distinct knots (F, k), all weights positive."""
-    n_rows, k = x.shape
+def _spectrum(x: FloatArray, y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Eigenvalues of ``W^-1/2 K W^-1/2`` and squared coordinates of ``W^1/2 y`` in its
+    eigenvectors, for rows of k >= 3 distinct knots (F, k), all weights positive."""
     rough = _roughness(x)
     s = 1.0 / np.sqrt(w)
     m = s[:, :, None] * rough * s[:, None, :]
     eig, vec = np.linalg.eigh(m)
-    eig = np.clip(eig, 0.0, None)
     z = np.einsum("fij,fi->fj", vec, np.sqrt(w) * y)
-    z2 = z * z
-    d_max = eig[:, -1]
+    return np.clip(eig, 0.0, None), z * z
+
+
+def _search(eig: FloatArray, z2: FloatArray, k: NDArray[np.int64], gamma: float) -> FloatArray:
+    """GCV-optimal lam per row: a grid on log lam, then golden-section refinement, for
+    every row at once; ``eig`` is padded with ``inf`` past each row's ``k``."""
+    n_rows = len(eig)
+    d_max = np.max(np.where(np.isinf(eig), 0.0, eig), axis=1)
     # The two smallest eigenvalues are the straight lines, which the penalty leaves alone.
     d_min = np.maximum(eig[:, 2], d_max * 1e-14)
     lo = np.log(10.0**-_GRID_DECADES / d_max)
@@ -379,7 +464,6 @@ def _choose_lam(x: FloatArray, y: FloatArray, w: FloatArray, gamma: float) -> Fl
     rows = np.arange(n_rows)
     a = grid[rows, np.maximum(best - 1, 0)]
     b = grid[rows, np.minimum(best + 1, _GRID_POINTS - 1)]
-    # Golden-section search on [a, b] for every row at once.
     c = b - _INV_PHI * (b - a)
     d = a + _INV_PHI * (b - a)
     fc = gcv_criterion(c, eig, z2, k, gamma)
@@ -401,6 +485,28 @@ def _choose_lam(x: FloatArray, y: FloatArray, w: FloatArray, gamma: float) -> Fl
     grid_best = grid[rows, best]
     use_grid = values[rows, best] < f_mid
     return np.exp(np.where(use_grid, grid_best, mid))
+
+
+def _choose_lam(
+    x: FloatArray, y: FloatArray, w: FloatArray, count: NDArray[np.int64], gamma: float
+) -> FloatArray:
+    """GCV-optimal lam for prepared rows with at least 3 knots: spectra per knot count,
+    one search over all rows."""
+    n_rows, n = x.shape
+    eig = np.full((n_rows, n), np.inf)
+    z2 = np.zeros((n_rows, n))
+    for k in np.unique(count):
+        rows_k = np.flatnonzero(count == k)
+        for lo in range(0, len(rows_k), _ROWS):
+            rows = rows_k[lo : lo + _ROWS]
+            e, z = _spectrum(x[rows, :k], y[rows, :k], w[rows, :k])
+            eig[rows, :k] = e
+            z2[rows, :k] = z
+    out = np.empty(n_rows)
+    for lo in range(0, n_rows, _ROWS):
+        sl = slice(lo, lo + _ROWS)
+        out[sl] = _search(eig[sl], z2[sl], count[sl], gamma)
+    return out
 
 
 def _solve(
@@ -447,25 +553,28 @@ def _fit_rows(
     lam: FloatArray | None,
     gamma: float = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Fit prepared rows, grouped by knot count; returns values, second derivatives, lam."""
+    """Fit prepared rows (lam by GCV when None), solving per knot count; returns values,
+    second derivatives and lam."""
     n_rows, n = x.shape
     values = np.full((n_rows, n), np.nan)
     second = np.zeros((n_rows, n))
-    lam_out = np.full(n_rows, np.inf) if lam is None else np.asarray(lam, dtype=float).copy()
     small = count <= 2
+    lam_out = np.full(n_rows, np.inf)
+    if lam is None:
+        big = np.flatnonzero(~small)
+        if len(big):
+            lam_out[big] = _choose_lam(x[big], y[big], w[big], count[big], gamma)
+    else:
+        lam_out = np.where(small, np.inf, np.asarray(lam, dtype=float))
     if small.any():
         values[small] = _line(x[small], y[small], w[small], count[small])
-        lam_out[small] = np.inf
     for k in np.unique(count[~small]):
         rows_k = np.flatnonzero(count == k)
         for lo in range(0, len(rows_k), _ROWS):
             rows = rows_k[lo : lo + _ROWS]
-            xk, yk, wk = x[rows, :k], y[rows, :k], w[rows, :k]
-            lam_k = _choose_lam(xk, yk, wk, gamma) if lam is None else lam_out[rows]
-            f, curv = _solve(xk, yk, wk, lam_k)
+            f, curv = _solve(x[rows, :k], y[rows, :k], w[rows, :k], lam_out[rows])
             values[rows, :k] = f
             second[rows, :k] = curv
-            lam_out[rows] = lam_k
     # Pad values past each row's count with its last fitted value.
     idx = np.minimum(np.arange(n)[None, :], np.maximum(count - 1, 0)[:, None])
     values = np.take_along_axis(values, idx, axis=1)
@@ -613,7 +722,10 @@ def smoothing_splines(
     n_rows = xr.shape[0]
     gx, gy, gw, count = _prepare(xr, yr, wr)
     if lam is None:
-        _, _, lam_used = _fit_rows(gx, gy, gw, count, None, gamma)
+        lam_used = np.full(n_rows, np.inf)
+        big = np.flatnonzero(count > 2)
+        if len(big):
+            lam_used[big] = _choose_lam(gx[big], gy[big], gw[big], count[big], gamma)
     else:
         lam_used = np.broadcast_to(np.asarray(lam, dtype=float), (n_rows,)).copy()
         if (lam_used < 0).any():
@@ -690,23 +802,68 @@ def monotone_smoothing_splines(
     fits = smoothing_splines(
         x, y, w, lam=lam, gamma=gamma, anchors=anchors, anchor_weight=anchor_weight
     )
-    u = np.linspace(0.0, 1.0, grid_size)
+    sign = 1.0 if increasing else -1.0
+    slope_lo, slope_hi, monotone = _slopes_and_monotone(fits, lo, hi, sign)
     span = hi - lo
-    raw = _on_affine_grids(fits, lo, span, u)
-    values = np.sort(raw, axis=1)
-    if not increasing:
-        values = values[:, ::-1]
-    step = np.where(span > 0, span / (grid_size - 1), 1.0)
-    slope_lo = (raw[:, 1] - raw[:, 0]) / step
-    slope_hi = (raw[:, -1] - raw[:, -2]) / step
-    clip = (lambda v: np.maximum(v, 0.0)) if increasing else (lambda v: np.minimum(v, 0.0))
+    rearranged = ~monotone & (span > 0)
+    values = np.full((len(fits), grid_size), np.nan)
+    if rearranged.any():
+        u = np.linspace(0.0, 1.0, grid_size)
+        idx = np.flatnonzero(rearranged)
+        sub = SplineFits(
+            knots=fits.knots[idx],
+            values=fits.values[idx],
+            second=fits.second[idx],
+            count=fits.count[idx],
+            lam=fits.lam[idx],
+        )
+        raw = np.sort(_on_affine_grids(sub, lo[idx], span[idx], u), axis=1)
+        values[idx] = raw if increasing else raw[:, ::-1]
+    clip = np.maximum if increasing else np.minimum
     flat = span <= 0
     return MonotoneSplineFits(
         lo=lo,
         hi=hi,
         values=values,
-        slope_lo=np.where(flat, 0.0, clip(slope_lo)),
-        slope_hi=np.where(flat, 0.0, clip(slope_hi)),
+        rearranged=rearranged,
+        slope_lo=np.where(flat, 0.0, clip(slope_lo, 0.0)),
+        slope_hi=np.where(flat, 0.0, clip(slope_hi, 0.0)),
         fits=fits,
         increasing=increasing,
     )
+
+
+def _slopes_and_monotone(
+    fits: SplineFits, lo: FloatArray, hi: FloatArray, sign: float
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """The spline's derivative at ``lo`` and ``hi`` (both knots) and whether it is
+    monotone (in the direction of ``sign``) on [lo, hi], from each cubic piece's
+    derivative c1 + 2 c2 a + 3 c3 a^2 on a in [0, h]: its ends and its turning point."""
+    x, f, g = fits.knots, fits.values, fits.second
+    h = np.diff(x, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c1 = (f[:, 1:] - f[:, :-1]) / h - h * (2.0 * g[:, :-1] + g[:, 1:]) / 6.0
+        c2 = g[:, :-1] / 2.0
+        c3 = (g[:, 1:] - g[:, :-1]) / (6.0 * h)
+        end = c1 + 2.0 * c2 * h + 3.0 * c3 * h * h
+        vertex = np.where(c3 != 0, -c2 / (3.0 * c3), -1.0)
+        at_vertex = c1 + 2.0 * c2 * vertex + 3.0 * c3 * vertex * vertex
+    k = x.shape[1]
+    piece = np.arange(k - 1)[None, :]
+    used = (piece < (fits.count - 1)[:, None]) & (h > 0)
+    # Pieces inside the data range (lo and hi are knots).
+    inside = used & (x[:, :-1] >= lo[:, None]) & (x[:, 1:] <= hi[:, None])
+    scale = np.nanmax(np.abs(np.where(used, c1, 0.0)), axis=1, initial=0.0)[:, None] + 1e-300
+    tol = -1e-9 * scale
+    ok = (sign * c1 >= tol) & (sign * end >= tol)
+    has_vertex = (vertex > 0) & (vertex < h)
+    ok &= ~has_vertex | (sign * at_vertex >= tol)
+    monotone = np.all(ok | ~inside, axis=1)
+    # Derivative at lo: the start of the first piece inside; at hi: the end of the last.
+    first = np.argmax(inside, axis=1)
+    last = k - 2 - np.argmax(inside[:, ::-1], axis=1)
+    rows = np.arange(len(x))
+    any_inside = inside.any(axis=1)
+    slope_lo = np.where(any_inside, c1[rows, first], 0.0)
+    slope_hi = np.where(any_inside, end[rows, last], 0.0)
+    return np.nan_to_num(slope_lo), np.nan_to_num(slope_hi), monotone

@@ -29,7 +29,7 @@ Progress = Callable[[int, int], None]
 FloatArray = NDArray[np.float64]
 
 #: Resamples per block: bounds memory at a few hundred MB for a thousand items.
-BLOCK = 2_000
+BLOCK = 5_000
 
 
 def check_n_boot(n_boot: int, minimum: int = 100) -> int:
@@ -49,9 +49,11 @@ def check_level(value: float, name: str) -> float:
 def item_counts(n_items: int, n_rounds: int, rng: np.random.Generator) -> FloatArray:
     """(n_rounds, n_items) counts of each item in resamples of size n_items with
     replacement: integer draws binned per round, faster than a multinomial per round."""
-    draws = rng.integers(0, n_items, size=(n_rounds, n_items))
-    flat = (np.arange(n_rounds)[:, None] * n_items + draws).ravel()
-    return np.bincount(flat, minlength=n_rounds * n_items).reshape(n_rounds, n_items).astype(float)
+    size = n_rounds * n_items
+    dtype = np.int32 if size < 2**31 else np.int64
+    draws = rng.integers(0, n_items, size=(n_rounds, n_items), dtype=dtype)
+    draws += (np.arange(n_rounds, dtype=dtype) * n_items)[:, None]
+    return np.bincount(draws.ravel(), minlength=size).reshape(n_rounds, n_items).astype(float)
 
 
 def basic_summary(
@@ -105,9 +107,9 @@ def items_frame(data: pd.DataFrame, source: str) -> pd.DataFrame:
     if missing:
         raise InputError(f"per-item records need a {missing[0]!r} column", source=source)
     frame = data[["model", "benchmark", "item", "score"]].copy()
-    frame["model"] = frame["model"].astype(str)
-    frame["benchmark"] = frame["benchmark"].astype(str)
-    frame["item"] = frame["item"].astype(str)
+    for col in ("model", "benchmark", "item"):
+        if not pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].astype(str)
     score = pd.to_numeric(frame["score"], errors="coerce")
     bad = np.flatnonzero(~np.isfinite(score.to_numpy(dtype=float)))
     if len(bad):

@@ -287,7 +287,7 @@ def holdout_gap(
         if public == holdout:
             raise AnalysisError("the public and the holdout benchmark must differ")
         kind, rows = scores_for(data, [public, holdout], source)
-        both = set(rows[public]["model"]) & set(rows[holdout]["model"])
+        both = set(rows[public]["model"].unique()) & set(rows[holdout]["model"].unique())
         # Canonical (sorted) order, so the order of the input rows changes nothing.
         chosen = sorted(both) if models is None else sorted(dict.fromkeys(str(m) for m in models))
         absent = [m for m in chosen if m not in both]
@@ -379,7 +379,7 @@ def _from_gaps(
     frame = _gap_frame(data, source)
     if models is not None:
         chosen = list(dict.fromkeys(str(m) for m in models))
-        absent = [m for m in chosen if m not in set(frame["model"])]
+        absent = [m for m in chosen if m not in set(frame["model"].unique())]
         if absent:
             raise AnalysisError(f"model {absent[0]!r} has no gap", source=source)
         frame = frame.set_index("model").loc[chosen].reset_index()

@@ -93,7 +93,7 @@ def _parity(
     progress: Progress | None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     kind, rows = scores_for(scores, [public, holdout], source)
-    both = set(rows[public]["model"]) & set(rows[holdout]["model"])
+    both = set(rows[public]["model"].unique()) & set(rows[holdout]["model"].unique())
     chosen = sorted(both) if models is None else sorted(dict.fromkeys(str(m) for m in models))
     absent = [m for m in chosen if m not in both]
     if absent:

@@ -132,7 +132,7 @@ def scores_for(
     is missing."""
     kind, frame = _kind(data)
     frame = items_frame(frame, source) if kind == "items" else _aggregates_frame(frame, source)
-    present = set(frame["benchmark"])
+    present = set(frame["benchmark"].unique())
     out: dict[str, pd.DataFrame] = {}
     for name in benchmarks:
         if name not in present:
@@ -148,7 +148,7 @@ def benchmark_scores(
     kind: str, rows: pd.DataFrame, benchmark: str, models: list[str], source: str
 ) -> BenchmarkScores:
     """One benchmark's scores for ``models`` (all must be present)."""
-    have = set(rows["model"])
+    have = set(rows["model"].unique())
     absent = [m for m in models if m not in have]
     if absent:
         raise AnalysisError(

@@ -56,8 +56,10 @@ MIN_REFERENCES = 5
 #: Relative weight of the anchors at (0, 0) and (1, 1).
 ANCHOR_WEIGHT = 1e-8
 #: Points of each fit's rearrangement grid, and the grid the fitted curve is reported on.
-_GRID = 257
+_GRID = 129
 _CURVE = np.linspace(0.0, 1.0, 101)
+#: Rounds the reported curve and its band come from (the first ones): it is drawn, not tested.
+_CURVE_ROUNDS = 2_000
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -77,7 +79,8 @@ class ReferenceTestResult(Result):
         accuracy_ref_se``.
     curve
         The fit through all references on a grid of D_ref accuracy: ``x, fit, fit_low,
-        fit_high`` (mean and central interval of the rearranged fits over rounds).
+        fit_high`` (mean and central interval of the monotone fits over the first 2,000
+        rounds; it is drawn, not tested).
     """
 
     analysis: ClassVar[str] = "inflation-reference"
@@ -213,9 +216,10 @@ def _block(
     chance_ref: float,
     rounds: int,
     rng: np.random.Generator,
+    curve_rounds: int,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Deltas (rounds, tested), predictions (rounds, tested) and the all-reference curve
-    (rounds, len(_CURVE)) of one block of rounds."""
+    (up to ``curve_rounds`` rows, len(_CURVE)) of one block of rounds."""
     acc = _accuracies(d, rounds, rng)
     acc_ref = _accuracies(d_ref, rounds, rng)
     rand_x = _random_point(chance_ref, d_ref.n_items(), rounds, rng)
@@ -244,8 +248,9 @@ def _block(
     rows = plan.group[None, :] * rounds + np.arange(rounds)[:, None]  # (rounds, tested)
     predicted = np.clip(fits.at(rows, acc_ref[:, plan.tested]), 0.0, 1.0)
     delta = acc[:, plan.tested] - predicted
-    curve_rows = np.broadcast_to(np.arange(rounds)[:, None], (rounds, len(_CURVE)))
-    curve = np.clip(fits.at(curve_rows, np.broadcast_to(_CURVE, curve_rows.shape)), 0.0, 1.0)
+    if curve_rounds <= 0:
+        return delta, predicted, np.empty((0, len(_CURVE)))
+    curve = np.clip(fits.subset(slice(0, min(rounds, curve_rounds)))(_CURVE[None, :]), 0.0, 1.0)
     return delta, predicted, curve
 
 
@@ -342,7 +347,7 @@ def reference_test(
         raise AnalysisError("benchmark and reference_benchmark must differ")
 
     kind, rows = scores_for(data, [benchmark, reference_benchmark], source)
-    both = set(rows[benchmark]["model"]) & set(rows[reference_benchmark]["model"])
+    both = set(rows[benchmark]["model"].unique()) & set(rows[reference_benchmark]["model"].unique())
     present = [m for m in pd.unique(rows[benchmark]["model"]) if m in both]
     refs, tested, rule = _choose(present, references, models)
     all_models = sorted(set(refs) | set(tested))
@@ -369,13 +374,14 @@ def reference_test(
     rng = np.random.default_rng(seed)
     deltas = np.empty((n_boot, len(tested)))
     preds = np.empty((n_boot, len(tested)))
-    curves = np.empty((n_boot, len(_CURVE)))
+    curves = []
     for lo in range(0, n_boot, BLOCK):
         rounds = min(BLOCK, n_boot - lo)
-        delta, pred, curve = _block(plan, d, d_ref, chance, chance_ref, rounds, rng)
+        wanted = max(0, _CURVE_ROUNDS - lo)
+        delta, pred, curve = _block(plan, d, d_ref, chance, chance_ref, rounds, rng, wanted)
         deltas[lo : lo + rounds] = delta
         preds[lo : lo + rounds] = pred
-        curves[lo : lo + rounds] = curve
+        curves.append(curve)
         if progress is not None:
             progress(lo + rounds, n_boot)
 
@@ -411,6 +417,7 @@ def reference_test(
         "not_tested": skipped,
     }
     alpha_band = (1.0 - confidence_level) / 2.0
+    curves = np.concatenate(curves, axis=0)
     curve = pd.DataFrame(
         {
             "x": _CURVE,
