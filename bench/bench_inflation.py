@@ -20,9 +20,9 @@ from scipy.interpolate import make_smoothing_spline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "analyses" / "inflation"))
 
-from inflation_simulate import simulate  # noqa: E402
+from inflation_simulate import simulate
 
-from evalgap.analyses.inflation import reference_test  # noqa: E402
+from evalgap.analyses.inflation import reference_test
 
 B = 10_000
 N_REFERENCES = 20

@@ -102,7 +102,7 @@ def test_holdout_and_indistinguishable_on_item_scores(tmp_path, capsys):
 
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
-    path, refs = _items_csv(tmp_path)
+    path, _refs = _items_csv(tmp_path)
     out = tmp_path / "out.json"
     code = main(["inflation", "reference", "--scores", str(path), "--benchmark", "D",
                  "--reference-benchmark", "nope", "--out", str(out)])  # fmt: skip
