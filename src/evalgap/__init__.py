@@ -26,11 +26,14 @@ _LAZY = {
     "AuditResult": "evalgap.analyses.safetywashing",
     "Bands": "evalgap.results",
     "CapabilitiesScore": "evalgap.analyses.safetywashing",
+    "HoldoutResult": "evalgap.analyses.inflation",
     "ImportResult": "evalgap.io",
+    "IndistinguishableResult": "evalgap.analyses.inflation",
     "ItemAnalysis": "evalgap.analyses.safetywashing",
     "MatchResult": "evalgap.io",
     "Panel": "evalgap.data",
     "PanelSpec": "evalgap.io",
+    "ReferenceTestResult": "evalgap.analyses.inflation",
     "Reliability": "evalgap.stats",
     "Result": "evalgap.results",
     "SensitivityResult": "evalgap.analyses.safetywashing",
@@ -39,7 +42,9 @@ _LAZY = {
     "attach_scores": "evalgap.io",
     "audit": "evalgap.analyses.safetywashing",
     "capabilities_score": "evalgap.analyses.safetywashing",
+    "holdout_gap": "evalgap.analyses.inflation",
     "import_results": "evalgap.io",
+    "indistinguishable": "evalgap.analyses.inflation",
     "item_analysis": "evalgap.analyses.safetywashing",
     "item_matrix": "evalgap.analyses.safetywashing",
     "list_panels": "evalgap.io",
@@ -48,6 +53,7 @@ _LAZY = {
     "match_models": "evalgap.io",
     "model_families": "evalgap.analyses.safetywashing",
     "other_benchmarks_proxy": "evalgap.analyses.safetywashing",
+    "reference_test": "evalgap.analyses.inflation",
     "reliability": "evalgap.stats",
     "select_items": "evalgap.analyses.safetywashing",
     "sensitivity": "evalgap.analyses.safetywashing",
@@ -62,12 +68,15 @@ __all__ = [
     "CapabilitiesScore",
     "ChecksumError",
     "EvalgapError",
+    "HoldoutResult",
     "ImportResult",
+    "IndistinguishableResult",
     "InputError",
     "ItemAnalysis",
     "MatchResult",
     "Panel",
     "PanelSpec",
+    "ReferenceTestResult",
     "Reliability",
     "Result",
     "SensitivityResult",
@@ -78,7 +87,9 @@ __all__ = [
     "attach_scores",
     "audit",
     "capabilities_score",
+    "holdout_gap",
     "import_results",
+    "indistinguishable",
     "item_analysis",
     "item_matrix",
     "list_panels",
@@ -87,6 +98,7 @@ __all__ = [
     "match_models",
     "model_families",
     "other_benchmarks_proxy",
+    "reference_test",
     "reliability",
     "select_items",
     "sensitivity",
@@ -95,11 +107,15 @@ __all__ = [
 
 #: Sub-packages reachable as attributes (``evalgap.report.write_report``) on first use.
 _SUBPACKAGES = frozenset({"analyses", "data", "io", "report", "results", "stats"})
+#: Analysis packages reachable by their question (``evalgap.inflation.reference_test``).
+_ANALYSES = {"inflation": "evalgap.analyses.inflation"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"evalgap.{name}")
+    if name in _ANALYSES:
+        return importlib.import_module(_ANALYSES[name])
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'evalgap' has no attribute {name!r}")
@@ -114,6 +130,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evalgap.analyses import load_result
+    from evalgap.analyses.inflation import (
+        HoldoutResult,
+        IndistinguishableResult,
+        ReferenceTestResult,
+        holdout_gap,
+        indistinguishable,
+        reference_test,
+    )
     from evalgap.analyses.safetywashing import (
         AdjustResult,
         AuditResult,

@@ -531,7 +531,7 @@ def render_reference(
         )
     )
     con.print(
-        f"{len(s['references'])} reference models ({s['reference_rule']}); {s['n_boot']} "
+        f"{len(s['references'])} reference models, chosen as: {s['reference_rule']}; {s['n_boot']} "
         f"bootstrap rounds over items and reference models; input: {s['input']}. Inflation = "
         "accuracy minus the accuracy the references predict from the reference benchmark; "
         f"{level:.0%} basic-bootstrap intervals; q-values across the {len(result.table)} "
@@ -539,15 +539,15 @@ def render_reference(
     )
     table = Table(header_style="bold")
     for col, kw in (
-        ("Model", {"no_wrap": True, "overflow": "fold", "max_width": 60}),
-        ("Acc.", {"justify": "right"}),
-        ("Ref. acc.", {"justify": "right"}),
-        ("Predicted", {"justify": "right"}),
-        ("Inflation", {"justify": "right"}),
-        (f"{level:.0%} interval", {"justify": "center", "no_wrap": True}),
-        ("Lower bd.", {"justify": "right"}),
-        ("p", {"justify": "right"}),
-        ("q", {"justify": "right"}),
+        ("Model", {"overflow": "fold", "max_width": 40}),
+        ("Acc.", {"justify": "right", "no_wrap": True, "min_width": 5}),
+        ("Ref.", {"justify": "right", "no_wrap": True, "min_width": 5}),
+        ("Pred.", {"justify": "right", "no_wrap": True, "min_width": 5}),
+        ("Infl.", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        (f"{level:.0%} interval", {"justify": "center", "no_wrap": True, "min_width": 16}),
+        ("Low. bd.", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        ("p", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        ("q", {"justify": "right", "no_wrap": True, "min_width": 6}),
         ("Verdict", {"no_wrap": True}),
     ):
         table.add_column(col, **kw)
@@ -593,14 +593,14 @@ def render_holdout(result: HoldoutResult, *, top: int | None = None, color: bool
         )
     table = Table(header_style="bold")
     for col, kw in (
-        ("Model", {"no_wrap": True, "overflow": "fold", "max_width": 60}),
-        ("Public", {"justify": "right"}),
-        ("Holdout", {"justify": "right"}),
-        ("Gap", {"justify": "right"}),
-        (f"{level:.0%} interval", {"justify": "center", "no_wrap": True}),
-        ("p", {"justify": "right"}),
-        ("q", {"justify": "right"}),
-        ("Signal", {"justify": "right"}),
+        ("Model", {"overflow": "fold", "max_width": 40}),
+        ("Public", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        ("Holdout", {"justify": "right", "no_wrap": True, "min_width": 7}),
+        ("Gap", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        (f"{level:.0%} interval", {"justify": "center", "no_wrap": True, "min_width": 16}),
+        ("p", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        ("q", {"justify": "right", "no_wrap": True, "min_width": 6}),
+        ("Signal", {"justify": "right", "no_wrap": True, "min_width": 6}),
         ("Verdict", {"no_wrap": True}),
     ):
         table.add_column(col, **kw)

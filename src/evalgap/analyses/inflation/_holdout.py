@@ -265,7 +265,7 @@ def holdout_gap(
     >>> import pandas as pd
     >>> gaps = pd.DataFrame({"model": list("abcdefg"),
     ...                      "gap": [0.0, 0.01, 0.03, 0.02, 0.06, 0.08, 0.1]})
-    >>> signal = dict(zip("abcdefg", [-0.9, -0.8, -0.7, -0.75, -0.6, -0.5, -0.45]))
+    >>> signal = dict(zip("abcdefg", [-0.9, -0.8, -0.75, -0.7, -0.6, -0.5, -0.45]))
     >>> result = holdout_gap(gaps, memorisation=signal, n_boot=1000, n_perm=1000)
     >>> round(float(result.correlation["estimate"].iloc[0]), 2)
     0.96

@@ -253,9 +253,10 @@ def indistinguishable(
 
     Examples
     --------
-    >>> a = [f"Ann has {i} apples and buys {i + 2} more. How many now?" for i in range(30)]
-    >>> b = [f"Bob has {i} pears and eats {i % 3}. How many are left?" for i in range(30)]
-    >>> result = indistinguishable(a[:15] + b[:15], a[15:] + b[15:], embed=False)
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(0).integers(1, 99, (60, 2))
+    >>> texts = [f"Ann has {n} apples and buys {m} more. How many now?" for n, m in draws]
+    >>> result = indistinguishable(texts[:30], texts[30:], embed=False)
     >>> result.table.set_index("check").loc["classifier", "verdict"]
     'no difference detected by a text classifier'
     """
