@@ -26,6 +26,7 @@ import pytest
 import evalgap
 from chromium import CHROMIUM, Visit, open_browser
 from evalgap.analyses import RESULT_TYPES
+from evalgap.analyses.sandbagging import sandbag_panel
 from evalgap.results import Result
 from synthetic_panels import make_panel
 
@@ -168,6 +169,20 @@ def _inflation_indistinguishable(seed: int, shuffled: bool) -> Result:
         n_perm=200,
         seed=seed,
     )
+
+
+@case("sandbag-panel")
+def _sandbag_panel(seed: int, shuffled: bool) -> Result:
+    panel = _panel(shuffled)
+    rng = np.random.default_rng(11)
+    items = pd.DataFrame(
+        (rng.uniform(size=(24, 30)) < 0.6).astype(float),
+        index=sorted(panel.model_ids),
+        columns=[f"q{j:02d}" for j in range(30)],
+    )
+    if shuffled:
+        items = _shuffle(items)
+    return sandbag_panel(panel, ["safety"], ["cap0"], items={"safety": items}, n_boot=50, seed=seed)
 
 
 def _without_paths(result: Result) -> str:

@@ -27,6 +27,7 @@ RESULT_TYPES: dict[str, str] = {
     "inflation-indistinguishable": (
         "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
     ),
+    "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 
 

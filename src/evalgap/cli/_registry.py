@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._inflation",
         "is a score inflated by contamination: reference models, holdout gaps, holdout checks",
     ),
+    "sandbag": (
+        "evalgap.cli._sandbag",
+        "is a model holding back on a hazard evaluation? (panel: from scores)",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

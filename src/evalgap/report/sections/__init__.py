@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {
     "inflation-reference": ".inflation",
     "inflation-holdout": ".inflation",
     "inflation-indistinguishable": ".inflation",
+    "sandbag-panel": ".sandbag_panel",
 }
 
 
