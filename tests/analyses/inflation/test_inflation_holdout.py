@@ -55,6 +55,7 @@ def test_planted_gaps_are_found_and_zero_gaps_are_not(paired):
     assert result.settings["paired"] is paired
     for i in range(3):
         assert table.loc[f"inflated-{i}", "verdict"] == "inflation detected (q < 0.05)"
+        assert result.model(f"inflated-{i}")["q_value"] < 0.05
     for i in range(6):
         assert table.loc[f"clean-{i}", "verdict"] == "no inflation detected"
     # The gap is the plain difference of means.

@@ -71,6 +71,13 @@ class HoldoutResult(Result):
     table: pd.DataFrame
     correlation: pd.DataFrame
 
+    def model(self, model: str) -> pd.Series:
+        """The table row of one model."""
+        rows = self.table[self.table["model"] == model]
+        if rows.empty:
+            raise AnalysisError(f"model {model!r} has no gap")
+        return rows.iloc[0]
+
 
 def _signal_series(memorisation: Any, source: str) -> pd.Series:
     if isinstance(memorisation, pd.Series):
