@@ -28,12 +28,15 @@ _LAZY = {
     "CapabilitiesScore": "evalgap.analyses.safetywashing",
     "ClaimResult": "evalgap.analyses.claim",
     "HistoryResult": "evalgap.analyses.claim",
+    "HoldoutResult": "evalgap.analyses.inflation",
     "ImportResult": "evalgap.io",
+    "IndistinguishableResult": "evalgap.analyses.inflation",
     "ItemAnalysis": "evalgap.analyses.safetywashing",
     "Ledger": "evalgap.ledger",
     "MatchResult": "evalgap.io",
     "Panel": "evalgap.data",
     "PanelSpec": "evalgap.io",
+    "ReferenceTestResult": "evalgap.analyses.inflation",
     "Reliability": "evalgap.stats",
     "Result": "evalgap.results",
     "SensitivityResult": "evalgap.analyses.safetywashing",
@@ -44,7 +47,9 @@ _LAZY = {
     "capabilities_score": "evalgap.analyses.safetywashing",
     "claim": "evalgap.analyses.claim",
     "gate": "evalgap.ledger",
+    "holdout_gap": "evalgap.analyses.inflation",
     "import_results": "evalgap.io",
+    "indistinguishable": "evalgap.analyses.inflation",
     "item_analysis": "evalgap.analyses.safetywashing",
     "item_matrix": "evalgap.analyses.safetywashing",
     "list_panels": "evalgap.io",
@@ -54,6 +59,7 @@ _LAZY = {
     "match_models": "evalgap.io",
     "model_families": "evalgap.analyses.safetywashing",
     "other_benchmarks_proxy": "evalgap.analyses.safetywashing",
+    "reference_test": "evalgap.analyses.inflation",
     "reliability": "evalgap.stats",
     "select_items": "evalgap.analyses.safetywashing",
     "sensitivity": "evalgap.analyses.safetywashing",
@@ -71,13 +77,16 @@ __all__ = [
     "ClaimResult",
     "EvalgapError",
     "HistoryResult",
+    "HoldoutResult",
     "ImportResult",
+    "IndistinguishableResult",
     "InputError",
     "ItemAnalysis",
     "Ledger",
     "MatchResult",
     "Panel",
     "PanelSpec",
+    "ReferenceTestResult",
     "Reliability",
     "Result",
     "SensitivityResult",
@@ -90,7 +99,9 @@ __all__ = [
     "capabilities_score",
     "claim",
     "gate",
+    "holdout_gap",
     "import_results",
+    "indistinguishable",
     "item_analysis",
     "item_matrix",
     "list_panels",
@@ -100,6 +111,7 @@ __all__ = [
     "match_models",
     "model_families",
     "other_benchmarks_proxy",
+    "reference_test",
     "reliability",
     "select_items",
     "sensitivity",
@@ -109,11 +121,18 @@ __all__ = [
 
 #: Sub-packages reachable as attributes (``evalgap.report.write_report``) on first use.
 _SUBPACKAGES = frozenset({"analyses", "data", "io", "ledger", "report", "results", "stats"})
+#: Analysis packages reachable by their question (``evalgap.inflation.reference_test``).
+_ANALYSES = {
+    "inflation": "evalgap.analyses.inflation",
+    "sandbagging": "evalgap.analyses.sandbagging",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"evalgap.{name}")
+    if name in _ANALYSES:
+        return importlib.import_module(_ANALYSES[name])
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'evalgap' has no attribute {name!r}")
@@ -129,6 +148,14 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evalgap.analyses import load_result
     from evalgap.analyses.claim import ClaimResult, HistoryResult, claim
+    from evalgap.analyses.inflation import (
+        HoldoutResult,
+        IndistinguishableResult,
+        ReferenceTestResult,
+        holdout_gap,
+        indistinguishable,
+        reference_test,
+    )
     from evalgap.analyses.safetywashing import (
         AdjustResult,
         AuditResult,

@@ -24,6 +24,11 @@ RESULT_TYPES: dict[str, str] = {
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
     "claim": "evalgap.analyses.claim._card:ClaimResult",
     "history": "evalgap.analyses.claim._history:HistoryResult",
+    "inflation-reference": "evalgap.analyses.inflation._reference:ReferenceTestResult",
+    "inflation-holdout": "evalgap.analyses.inflation._holdout:HoldoutResult",
+    "inflation-indistinguishable": (
+        "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
+    ),
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 

@@ -23,10 +23,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._items",
         "which items of a benchmark track capabilities; reliability; a decorrelated subset",
     ),
+    "inflation": (
+        "evalgap.cli._inflation",
+        "is a score inflated by contamination: reference models, holdout gaps, holdout checks",
+    ),
+    "sandbag": (
+        "evalgap.cli._sandbag",
+        "is a model holding back on a hazard evaluation? (panel: from scores)",
+    ),
     "claim": (
         "evalgap.cli._claim",
         "one safety claim, all the evidence: the claim card for MODEL on a benchmark",
     ),
+    "report": (
+        "evalgap.cli._report",
+        "one self-contained HTML report: an audit, and/or saved results of any analyses",
+    ),
+    "figures": ("evalgap.cli._figures", "write the report's figures as SVG, PNG or PDF files"),
+    "import": (
+        "evalgap.cli._import",
+        "read harness outputs (lm-eval, Inspect, HELM, leaderboards) and match model names",
+    ),
+    "panels": ("evalgap.cli._panels", "list the named public panels"),
     "ledger": (
         "evalgap.cli._ledger",
         "the audit history: add, list, show, diff and query stored results (SQLite)",
@@ -39,20 +57,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._watch",
         "re-run the analyses when new harness logs land in a folder; append to the ledger",
     ),
-    "sandbag": (
-        "evalgap.cli._sandbag",
-        "is a model holding back on a hazard evaluation? (panel: from scores)",
-    ),
-    "report": (
-        "evalgap.cli._report",
-        "one self-contained HTML report: an audit, and/or saved results of any analyses",
-    ),
-    "figures": ("evalgap.cli._figures", "write the report's figures as SVG, PNG or PDF files"),
-    "import": (
-        "evalgap.cli._import",
-        "read harness outputs (lm-eval, Inspect, HELM, leaderboards) and match model names",
-    ),
-    "panels": ("evalgap.cli._panels", "list the named public panels"),
 }
 
 

@@ -25,6 +25,9 @@ SECTIONS: dict[str, str] = {
     "items": ".items",
     "claim": ".claim",
     "history": ".history",
+    "inflation-reference": ".inflation",
+    "inflation-holdout": ".inflation",
+    "inflation-indistinguishable": ".inflation",
     "sandbag-panel": ".sandbag_panel",
 }
 
