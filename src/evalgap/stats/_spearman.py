@@ -1,0 +1,413 @@
+"""Spearman correlations of fixed benchmark columns with a reference that changes in every
+resample (the capabilities score), for a stack of resamples at once.
+
+Time O(B n K) and memory linear in n: no n x n matrix is built, and columns with missing
+cells need no rebuild of their own.
+
+How. A resample is a row of counts ``w`` (how often each model was drawn). Each benchmark
+column is sorted once; its values never change. A column's weighted midrank at a sorted
+position is then the running sum of the counts up to it (``A``) minus half its own count,
+so a *sweep* along the sorted positions, vectorised over (column, resample) pairs, gives
+every rank of every resample in one pass. Models tied on a benchmark are merged into one
+position whose count is the sum of theirs. The reference's ranks change with the
+resample, so they are computed per resample among all models that have the reference
+(``R_U``, one sort per resample), and the covariance of the ranks is::
+
+    cov = sum_pos A * u - 1/2 * sum_pos g * u,   u = w * (R_U - centre)
+
+(``g`` the position's count; the sum of ``u`` is 0). A column missing some models needs the
+reference's ranks among its own models only: ``R_U - E``, where ``E`` counts the column's
+missing models below each model. ``E`` comes from a second sweep in the reference's sorted
+order with the column's missing cells as a mask, and enters as one correction term, so a
+column with missing cells costs about twice a complete one instead of a rebuild.
+
+Every quantity is a sum of products of counts and half-counts, so it is exact in floating
+point (up to about 10^5 models): the results are bit-identical to the dense engine's, and
+do not depend on how resamples or columns are split into blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+from numpy.typing import NDArray
+
+__all__ = ["SpearmanPlan"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+# Elements per (column, resample) plane a sweep step works on: large enough that the
+# Python step costs little, small enough that the plane stays in cache.
+_PLANE = 16_384
+# Bytes of the per-row arrays of a block of columns with missing cells: about what the
+# processor's cache holds, so each of the block's passes reads from cache.
+_CACHE = 2**25
+# Default working memory of one call (rows of a chunk and the tables of a column block
+# with missing cells).
+_DEFAULT_BYTES = 2**30
+
+
+class SpearmanPlan:
+    """Spearman correlations of the columns of ``y`` with a reference under weight rows.
+
+    Parameters
+    ----------
+    y
+        (n, K) benchmark scores, NaN where not evaluated.
+    ref_available
+        (n,) which models have the reference; a column's correlation uses the models that
+        have both, with both variables ranked among those models.
+    max_bytes
+        Working memory the engine may use per call (its tables and per-resample rows);
+        calls with more resamples are processed in chunks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[1.0, 2.0], [2.0, np.nan], [4.0, 1.0], [3.0, 3.0]])
+    >>> plan = SpearmanPlan(y, np.ones(4, bool))
+    >>> plan.correlations(np.array([1.0, 2.0, 3.0, 4.0]), np.ones((1, 4))).round(3)
+    array([[0.8, 0.5]])
+    """
+
+    def __init__(
+        self, y: FloatArray, ref_available: BoolArray, max_bytes: int | None = None
+    ) -> None:
+        y = np.asarray(y, dtype=float)
+        n, k = y.shape
+        self.shape = (n, k)
+        self.max_bytes = int(max_bytes) if max_bytes else _DEFAULT_BYTES
+        self.keep = np.flatnonzero(np.asarray(ref_available, dtype=bool))
+        nu = len(self.keep)
+        self.nu = nu
+        yk = y[self.keep]
+        valid = ~np.isnan(yk)
+        count = valid.sum(axis=0)
+        self.usable = count >= 2
+        self.valid = valid.astype(float)
+        self.full = valid.all(axis=0)
+        self._build_positions(yk, valid, count)
+        # each column with missing cells: the models (with the reference) it lacks,
+        # padded with nu
+        self.masked = np.flatnonzero(~self.full)
+        lack = ~valid[:, self.masked]
+        self.missing = np.full((len(self.masked), max(1, int(lack.sum(0).max(initial=0)))), nu)
+        for i in range(len(self.masked)):
+            idx = np.flatnonzero(lack[:, i])
+            self.missing[i, : len(idx)] = idx
+        # complete columns first, each kind in column order
+        self.columns = np.r_[
+            np.flatnonzero(self.usable & self.full), np.flatnonzero(self.usable & ~self.full)
+        ].astype(np.intp)
+
+    def _build_positions(self, yk: FloatArray, valid: BoolArray, count: NDArray) -> None:
+        """Per column, its distinct values in increasing order as indices into the
+        extended models: a model, or a tie group of several models (after the models)."""
+        nu, k = yk.shape
+        order = np.argsort(np.where(valid, yk, np.nan), axis=0, kind="stable")
+        per_column: list[NDArray[np.intp]] = []
+        members: list[NDArray[np.intp]] = []
+        member_group: list[NDArray[np.intp]] = []
+        owner: list[int] = []
+        singles = self.valid.copy()
+        n_groups = 0
+        for j in range(k):
+            o = order[: count[j], j]
+            v = yk[o, j]
+            starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if len(o) else o
+            sizes = np.diff(np.r_[starts, len(o)])
+            ext = o[starts].copy()
+            tied = np.flatnonzero(sizes > 1)
+            if len(tied):
+                ids = n_groups + np.arange(len(tied))
+                ext[tied] = nu + ids
+                gid = np.repeat(np.arange(len(starts)), sizes)
+                local = np.full(len(starts), -1)
+                local[tied] = ids
+                in_tie = local[gid] >= 0
+                members.append(o[in_tie])
+                member_group.append(local[gid][in_tie])
+                singles[o[in_tie], j] = 0.0
+                owner.extend([j] * len(tied))
+                n_groups += len(tied)
+            per_column.append(ext)
+        self.n_groups = n_groups
+        self.pad = nu + n_groups  # index of an all-zero extended row
+        length = max((len(c) for c in per_column), default=0)
+        self.positions = np.full((k, length), self.pad, dtype=np.intp)
+        for j, ext in enumerate(per_column):
+            self.positions[j, : len(ext)] = ext
+        self.singles = singles
+        member = np.concatenate(members) if members else np.zeros(0, np.intp)
+        group = np.concatenate(member_group) if member_group else np.zeros(0, np.intp)
+        self.member, self.member_group = member, group
+        self.member_column = np.asarray(owner, dtype=np.intp)[group]
+        # models -> tie groups (sums of counts) and tie groups -> their column
+        self.onehot = scipy.sparse.csr_matrix(
+            (np.ones(len(member)), (member, group)), shape=(nu, n_groups)
+        )
+        self.owner = scipy.sparse.csr_matrix(
+            (np.ones(n_groups), (np.arange(n_groups), np.asarray(owner, dtype=np.intp))),
+            shape=(n_groups, k),
+        )
+
+    # -- memory -------------------------------------------------------------------------
+
+    def row_bytes(self) -> int:
+        """Bytes one resample row takes while a chunk is processed."""
+        nu, k = self.nu, self.shape[1]
+        return 8 * (2 * (nu + self.n_groups + 1) + 12 * nu + 12 * k)
+
+    def _rows_per_chunk(self, rows: int) -> int:
+        # A quarter of the budget for the rows of a chunk, half for the tables.
+        return int(max(1, min(rows, self.max_bytes // (4 * max(1, self.row_bytes())))))
+
+    # -- correlations -------------------------------------------------------------------
+
+    def correlations(self, ref: FloatArray, w: FloatArray) -> FloatArray:
+        """(B, K) Spearman correlations of each column with ``ref`` ((n,) or (B, n), NaN
+        outside the models that have it) under each weight row of ``w`` (B, n); NaN where
+        a correlation is undefined."""
+        w = np.atleast_2d(np.asarray(w, dtype=float))
+        ref = np.broadcast_to(np.atleast_2d(np.asarray(ref, dtype=float)), w.shape)
+        out = np.full((w.shape[0], self.shape[1]), np.nan)
+        if len(self.columns) == 0 or self.nu < 2:
+            return out
+        step = self._rows_per_chunk(w.shape[0])
+        for lo in range(0, w.shape[0], step):
+            sl = slice(lo, lo + step)
+            wu = np.ascontiguousarray(w[sl][:, self.keep])
+            ru = np.ascontiguousarray(ref[sl][:, self.keep])
+            out[sl, self.columns] = self._chunk(ru, wu)[:, self.columns]
+        return out
+
+    def _chunk(self, ru: FloatArray, wu: FloatArray) -> FloatArray:
+        b, nu = wu.shape
+        total = wu.sum(axis=1)
+        order = np.argsort(ru, axis=1, kind="stable")  # the one sort per resample
+        ties = _tie_runs(np.take_along_axis(ru, order, axis=1))
+        ranks = _midranks(order, wu, ties)
+        centre = 0.5 * (total + 1.0)
+        dev = ranks - centre[:, None]
+        u = wu * dev
+        tg = np.asarray(self.onehot.T @ wu.T).T if self.n_groups else np.zeros((b, 0))
+        ug = np.asarray(self.onehot.T @ u.T).T if self.n_groups else np.zeros((b, 0))
+        # Extended rows [count, u] of every model, then every tie group, then a zero row.
+        ext = np.zeros((self.pad + 1, 2, b))
+        ext[:nu, 0] = wu.T
+        ext[:nu, 1] = u.T
+        ext[nu : self.pad, 0] = tg.T
+        ext[nu : self.pad, 1] = ug.T
+
+        # Sums over each column's positions, by matrix products (exact: integer counts).
+        size = wu @ self.valid  # S per column
+        cubes = wu**3 - wu
+        q3 = cubes @ self.singles + _owned(tg**3 - tg, self.owner)
+        gu = (wu * u) @ self.singles + _owned(tg * ug, self.owner)
+        var_y = ((size**3 - size) - q3) / 12.0
+        var_r = np.empty_like(size)
+        var_r[:, self.full] = (u * dev).sum(axis=1)[:, None]
+        masked = ~self.full
+        if masked.any():
+            var_r[:, masked] = self._masked_var_r(order, wu, size[:, masked], cubes, ties)
+
+        cov = np.empty_like(size)
+        plane = max(1, _PLANE // b)
+        full_cols = self.columns[self.full[self.columns]]
+        for lo in range(0, len(full_cols), plane):
+            cols = full_cols[lo : lo + plane]
+            cov[:, cols] = self._sweep(ext, cols).T - 0.5 * gu[:, cols]
+        masked_cols = self.columns[~self.full[self.columns]]
+        if len(masked_cols):
+            centre_col = 0.5 * (size[:, masked_cols] + 1.0)
+            cov[:, masked_cols] = (
+                self._masked(order, ties, wu, u, tg, masked_cols)
+                + 0.5 * (centre[:, None] - centre_col) * size[:, masked_cols] ** 2
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = cov / np.sqrt(np.abs(var_y) * np.abs(var_r))
+        return np.clip(np.where((var_y <= 0) | (var_r <= 0), np.nan, rho), -1.0, 1.0)
+
+    def _sweep(self, ext: FloatArray, cols: NDArray[np.intp]) -> FloatArray:
+        """``sum_pos A * u`` per (column, resample): walk the sorted positions of the
+        complete columns ``cols`` for every resample at once; ``ext`` is (n_ext, 2, b)."""
+        b = ext.shape[2]
+        positions = self.positions[cols]
+        running = np.zeros((len(cols), b))
+        acc = np.zeros((len(cols), b))
+        tmp = np.empty((len(cols), b))
+        for t in range(positions.shape[1]):
+            step = np.take(ext, positions[:, t], axis=0)  # (k, 2, b): counts and u
+            np.add(running, step[:, 0], out=running)
+            np.multiply(running, step[:, 1], out=tmp)
+            np.add(acc, tmp, out=acc)
+        return acc
+
+    def _masked(
+        self,
+        order: NDArray[np.intp],
+        ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+        wu: FloatArray,
+        u: FloatArray,
+        tg: FloatArray,
+        cols: NDArray[np.intp],
+    ) -> FloatArray:
+        """``sum_i (A_i - g_i / 2) (u_i - w_i E_i)`` per (resample, column), for columns
+        with missing cells: ``A_i - g_i / 2`` is model ``i``'s position's running count
+        less half its count, ``E_i`` the weight of the column's missing models ranked
+        below model ``i`` by the reference (half for ties).
+
+        Row by row (resample, column), in blocks small enough to stay in cache: the
+        column's counts in its sorted order and their running sum, then ``E`` as a step
+        function of the reference's sorted position, one step per missing model.
+        """
+        b, nu = wu.shape
+        length = self.positions.shape[1]
+        counts_ext = np.zeros((b, self.pad + 1))
+        counts_ext[:, :nu] = wu
+        counts_ext[:, nu : self.pad] = tg
+        position = np.empty((b, nu + 1), dtype=np.intp)  # reference order, nu: "absent"
+        np.put_along_axis(position, order, np.arange(nu)[None, :], axis=1)
+        position[:, nu] = nu
+        weight = np.concatenate([wu, np.zeros((b, 1))], axis=1)
+        # A model in a run of equal reference values counts half the run's missing weight.
+        low, high = position[:, :nu], None
+        if ties:
+            low, high = low.copy(), position[:, :nu] + 1
+            for row, starts, ends in ties:
+                for s, e in zip(starts, ends, strict=True):
+                    low[row, order[row, s : e + 1]] = s
+                    high[row, order[row, s : e + 1]] = e + 1
+        out = np.empty((b, len(cols)))
+        per_pair = 8 * 8 * (nu + length)
+        width = max(1, min(len(cols), 64, _CACHE // per_pair))
+        rows = max(1, min(b, _CACHE // (per_pair * width)))
+        for lo in range(0, len(cols), width):
+            block = cols[lo : lo + width]
+            k = len(block)
+            positions = self.positions[block]
+            missing = self.missing[np.searchsorted(self.masked, block)]
+            # Flat indices into (row, column, slot) arrays: the model's position in the
+            # column (slot `length` holds 0: the column lacks the model) and in the
+            # reference order.
+            own = np.arange(k)[:, None] * (length + 1) + self._model_positions(block, length).T
+            own = own[None] + (np.arange(rows) * (k * (length + 1)))[:, None, None]
+            cell = (np.arange(rows)[:, None] * k + np.arange(k)[None, :]) * (nu + 1)
+            half = np.zeros((rows, k, length + 1))
+            for r0 in range(0, b, rows):
+                sl = slice(r0, r0 + rows)
+                r = len(wu[sl])
+                counts = np.take(counts_ext[sl], positions, axis=1)  # (r, k, L)
+                running = half[:r, :, :length]
+                np.cumsum(counts, axis=-1, out=running)
+                counts *= 0.5
+                running -= counts
+                h = np.take(half[:r], own[:r])  # (r, k, nu), model order
+                steps = _steps(position[sl], weight[sl], missing, nu).ravel()
+                e = np.take(steps, cell[:r, :, None] + low[sl, None, :])
+                if high is not None:
+                    e += np.take(steps, cell[:r, :, None] + high[sl, None, :])
+                    e *= 0.5
+                e *= wu[sl, None, :]
+                np.subtract(u[sl, None, :], e, out=e)
+                out[sl, lo : lo + width] = np.vecdot(h, e)
+        return out
+
+    def _model_positions(self, cols: NDArray[np.intp], absent: int) -> NDArray[np.intp]:
+        """(nu, k): the sorted position of each model in each column (a tie-group member's
+        is its group's); ``absent`` for models the column lacks."""
+        k = len(cols)
+        where = np.full((self.pad + 1, k), absent, dtype=np.intp)
+        positions = self.positions[cols]
+        col = np.broadcast_to(np.arange(k)[:, None], positions.shape)
+        real = positions != self.pad
+        where[positions[real], col[real]] = np.broadcast_to(
+            np.arange(positions.shape[1]), positions.shape
+        )[real]
+        if self.n_groups:
+            pick = np.isin(self.member_column, cols)
+            local = np.searchsorted(cols, self.member_column[pick])
+            where[self.member[pick], local] = where[self.nu + self.member_group[pick], local]
+        return where[: self.nu]
+
+    def _masked_var_r(
+        self,
+        order: NDArray[np.intp],
+        wu: FloatArray,
+        size: FloatArray,
+        cubes: FloatArray,
+        ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+    ) -> FloatArray:
+        """Sum of squared deviations of the reference's ranks among each masked column's
+        models: (S^3 - S - sum over tie groups of (T^3 - T)) / 12, where every model's
+        copies form a group unless the reference ties it with other models."""
+        valid = self.valid[:, ~self.full]
+        own = cubes @ valid
+        for row, starts, ends in ties:
+            for s, e in zip(starts, ends, strict=True):
+                idx = order[row, s : e + 1]
+                counts = wu[row, idx][:, None] * valid[idx]  # (members, columns)
+                groups = counts.sum(axis=0)
+                own[row] += (groups**3 - groups) - (counts**3 - counts).sum(axis=0)
+        return ((size**3 - size) - own) / 12.0
+
+
+def _midranks(
+    order: NDArray[np.intp],
+    weights: FloatArray,
+    ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+) -> FloatArray:
+    """Weighted midranks of each row's values given their sort ``order`` and tie runs
+    (as :func:`evalgap.stats.weighted_midranks`)."""
+    drawn = np.take_along_axis(weights, order, axis=1)
+    cum = np.cumsum(drawn, axis=1)
+    ranks_sorted = cum - 0.5 * drawn + 0.5
+    for row, starts, ends in ties:
+        for s, e in zip(starts, ends, strict=True):
+            before = cum[row, s] - drawn[row, s]
+            ranks_sorted[row, s : e + 1] = before + 0.5 * (cum[row, e] - before + 1.0)
+    ranks = np.empty_like(ranks_sorted)
+    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+    return ranks
+
+
+def _steps(
+    position: NDArray[np.intp], weight: FloatArray, missing: NDArray[np.intp], nu: int
+) -> FloatArray:
+    """(r, k, nu + 1): for each reference position q, the weight of the column's missing
+    models at positions below q; a step function with a step per missing model, laid out
+    by ``np.repeat``. ``missing`` (k, d) lists each column's missing models, padded with
+    ``nu`` (position ``nu``, weight 0)."""
+    r, k = position.shape[0], missing.shape[0]
+    where = position[:, missing]  # (r, k, d)
+    idx = np.argsort(where, axis=-1, kind="stable")
+    where = np.take_along_axis(where, idx, axis=-1)
+    values = np.zeros((r, k, where.shape[-1] + 1))
+    np.cumsum(np.take_along_axis(weight[:, missing], idx, axis=-1), axis=-1, out=values[..., 1:])
+    bounds = np.empty((r, k, where.shape[-1] + 2), dtype=np.intp)
+    bounds[..., 0] = 0
+    np.minimum(where + 1, nu + 1, out=bounds[..., 1:-1])
+    bounds[..., -1] = nu + 1
+    return np.repeat(values.ravel(), np.diff(bounds, axis=-1).ravel()).reshape(r, k, nu + 1)
+
+
+def _owned(values: FloatArray, owner: scipy.sparse.csr_matrix) -> FloatArray:
+    """(B, G) per-group values summed into their columns: (B, K)."""
+    if owner.shape[0] == 0:
+        return np.zeros((values.shape[0], owner.shape[1]))
+    return np.asarray((owner.T @ values.T).T)
+
+
+def _tie_runs(
+    sorted_values: FloatArray,
+) -> list[tuple[int, NDArray[np.intp], NDArray[np.intp]]]:
+    """Rows with ties between different models, and the first and last sorted position of
+    each run of equal values in them."""
+    equal = sorted_values[:, 1:] == sorted_values[:, :-1]
+    out = []
+    for row in np.flatnonzero(equal.any(axis=1)):
+        flags = np.r_[False, equal[row], False].astype(np.int8)
+        edges = np.diff(flags)
+        out.append((int(row), np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return out
