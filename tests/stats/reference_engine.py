@@ -666,3 +666,41 @@ def _fit(
     scores = np.einsum("bnp,bp->bn", np.where(np.isfinite(basis), basis, 0.0), pc)
     scores = np.where(universe[None, :], scores, np.nan)
     return _Fit(scores, pc, eigenvalues, matrix, z, valid)
+
+
+# ---- the audit's resampling loop as it was (before blocks, budgets and executors)
+
+
+def audit_statistics(x, y, log_flop, universe, mode, pca, impute_rank, method, n_boot, seed):
+    """Point estimates, bootstrap and jackknife replicates of the audit's three statistics
+    (capabilities correlation, FLOP correlation, slope), computed as ``audit`` did."""
+    n = x.shape[0]
+    fit_args = {"mode": mode, "pca": pca, "impute_rank": impute_rank, "universe": universe}
+    point = _fit(x, np.ones((1, n)), reference=None, **fit_args)
+    reference, s = point.loadings[0], point.scores[0]
+    cap_plan = CorrelationPlan(y, universe, method)
+    slope_plan = CorrelationPlan(y, universe, "pearson")
+    flop_plan = CorrelationPlan(y, ~np.isnan(log_flop), method)
+
+    def statistics(w, fit_scores):
+        return (
+            cap_plan.correlations(fit_scores, w),
+            flop_plan.correlations(log_flop, w),
+            slope_plan.slopes(fit_scores, w),
+        )
+
+    estimates = [a[0] for a in statistics(np.ones((1, n)), s[None, :])]
+    ss = np.random.SeedSequence(seed)
+    boot_rng, perm_rng = (np.random.default_rng(child) for child in ss.spawn(2))
+    weights = bootstrap_weights(n, n_boot, boot_rng)
+    boots = [np.empty((n_boot, y.shape[1])) for _ in range(3)]
+    for lo in range(0, n_boot, 1000):
+        w = weights[lo : lo + 1000]
+        fit = _fit(x, w, reference=reference, **fit_args)
+        for out, stat in zip(boots, statistics(w, fit.scores), strict=True):
+            stat[~fit.valid] = np.nan
+            out[lo : lo + len(w)] = stat
+    wj = jackknife_weights(n)
+    jfit = _fit(x, wj, reference=reference, **fit_args)
+    jack = list(statistics(wj, jfit.scores))
+    return s, estimates, boots, jack, perm_rng

@@ -198,7 +198,9 @@ def _acceleration(jack: FloatArray) -> FloatArray:
     # column on its own.
     rows = np.ascontiguousarray(jack[:, clean].T)
     d = rows.mean(axis=1)[:, None] - rows
-    denom = 6.0 * (d * d).sum(axis=1) ** 1.5
+    # x ** 1.5 of a scalar (as a column on its own computes it): NumPy's vectorised
+    # power may differ in the last bit.
+    denom = 6.0 * np.array([v**1.5 for v in (d * d).sum(axis=1)], dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         out[clean] = np.where(denom > 0, (d**3).sum(axis=1) / denom, 0.0)
     for k in np.flatnonzero(~clean):

@@ -28,6 +28,8 @@ do not depend on how resamples or columns are split into blocks.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse
 from numpy.typing import NDArray
@@ -247,7 +249,7 @@ class SpearmanPlan:
     def _masked(
         self,
         order: NDArray[np.intp],
-        ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+        ties: _Runs,
         wu: FloatArray,
         u: FloatArray,
         tg: FloatArray,
@@ -275,10 +277,9 @@ class SpearmanPlan:
         low, high = position[:, :nu], None
         if ties:
             low, high = low.copy(), position[:, :nu] + 1
-            for row, starts, ends in ties:
-                for s, e in zip(starts, ends, strict=True):
-                    low[row, order[row, s : e + 1]] = s
-                    high[row, order[row, s : e + 1]] = e + 1
+            model = order[ties.member_row, ties.member_pos]
+            low[ties.member_row, model] = ties.start[ties.member_run]
+            high[ties.member_row, model] = ties.end[ties.member_run] + 1
         out = np.empty((b, len(cols)))
         per_pair = 8 * 8 * (nu + length)
         width = max(1, min(len(cols), 64, _CACHE // per_pair))
@@ -337,36 +338,33 @@ class SpearmanPlan:
         wu: FloatArray,
         size: FloatArray,
         cubes: FloatArray,
-        ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
+        ties: _Runs,
     ) -> FloatArray:
         """Sum of squared deviations of the reference's ranks among each masked column's
         models: (S^3 - S - sum over tie groups of (T^3 - T)) / 12, where every model's
         copies form a group unless the reference ties it with other models."""
         valid = self.valid[:, ~self.full]
         own = cubes @ valid
-        for row, starts, ends in ties:
-            for s, e in zip(starts, ends, strict=True):
-                idx = order[row, s : e + 1]
-                counts = wu[row, idx][:, None] * valid[idx]  # (members, columns)
-                groups = counts.sum(axis=0)
-                own[row] += (groups**3 - groups) - (counts**3 - counts).sum(axis=0)
+        if ties:
+            model = order[ties.member_row, ties.member_pos]
+            counts = wu[ties.member_row, model][:, None] * valid[model]  # (members, columns)
+            bounds = np.r_[0, np.cumsum(ties.end - ties.start + 1)[:-1]]
+            groups = np.add.reduceat(counts, bounds, axis=0)  # (runs, columns)
+            mine = np.add.reduceat(counts**3 - counts, bounds, axis=0)
+            np.add.at(own, ties.row, (groups**3 - groups) - mine)
         return ((size**3 - size) - own) / 12.0
 
 
-def _midranks(
-    order: NDArray[np.intp],
-    weights: FloatArray,
-    ties: list[tuple[int, NDArray[np.intp], NDArray[np.intp]]],
-) -> FloatArray:
+def _midranks(order: NDArray[np.intp], weights: FloatArray, ties: _Runs) -> FloatArray:
     """Weighted midranks of each row's values given their sort ``order`` and tie runs
     (as :func:`evalgap.stats.weighted_midranks`)."""
     drawn = np.take_along_axis(weights, order, axis=1)
     cum = np.cumsum(drawn, axis=1)
     ranks_sorted = cum - 0.5 * drawn + 0.5
-    for row, starts, ends in ties:
-        for s, e in zip(starts, ends, strict=True):
-            before = cum[row, s] - drawn[row, s]
-            ranks_sorted[row, s : e + 1] = before + 0.5 * (cum[row, e] - before + 1.0)
+    if ties:
+        before = cum[ties.row, ties.start] - drawn[ties.row, ties.start]
+        run_rank = before + 0.5 * (cum[ties.row, ties.end] - before + 1.0)
+        ranks_sorted[ties.member_row, ties.member_pos] = run_rank[ties.member_run]
     ranks = np.empty_like(ranks_sorted)
     np.put_along_axis(ranks, order, ranks_sorted, axis=1)
     return ranks
@@ -399,15 +397,31 @@ def _owned(values: FloatArray, owner: scipy.sparse.csr_matrix) -> FloatArray:
     return np.asarray((owner.T @ values.T).T)
 
 
-def _tie_runs(
-    sorted_values: FloatArray,
-) -> list[tuple[int, NDArray[np.intp], NDArray[np.intp]]]:
-    """Rows with ties between different models, and the first and last sorted position of
-    each run of equal values in them."""
+class _Runs(NamedTuple):
+    """Runs of equal reference values (ties between different models), one entry per
+    run: its row, first and last sorted position; and one entry per member: its run,
+    row and sorted position."""
+
+    row: NDArray[np.intp]
+    start: NDArray[np.intp]
+    end: NDArray[np.intp]
+    member_run: NDArray[np.intp]
+    member_row: NDArray[np.intp]
+    member_pos: NDArray[np.intp]
+
+    def __bool__(self) -> bool:
+        return len(self.row) > 0
+
+
+def _tie_runs(sorted_values: FloatArray) -> _Runs:
+    """The runs of equal values in each row of ``sorted_values`` (no Python loop)."""
     equal = sorted_values[:, 1:] == sorted_values[:, :-1]
-    out = []
-    for row in np.flatnonzero(equal.any(axis=1)):
-        flags = np.r_[False, equal[row], False].astype(np.int8)
-        edges = np.diff(flags)
-        out.append((int(row), np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-    return out
+    flags = np.zeros((equal.shape[0], equal.shape[1] + 2), dtype=np.int8)
+    flags[:, 1:-1] = equal
+    edges = np.diff(flags, axis=1)
+    row, start = np.nonzero(edges == 1)
+    _, end = np.nonzero(edges == -1)
+    size = end - start + 1
+    member_run = np.repeat(np.arange(len(row)), size)
+    offset = np.arange(len(member_run)) - np.repeat(np.cumsum(size) - size, size)
+    return _Runs(row, start, end, member_run, row[member_run], start[member_run] + offset)
