@@ -49,7 +49,7 @@ class BlockTask:
     """A block of resamples: bootstrap counts, or rows ``lo:hi`` of the jackknife."""
 
     lo: int
-    counts: NDArray[np.int32] | None = None
+    counts: NDArray[Any] | None = None  # counts (int32), or weight rows
     jackknife: tuple[int, int] | None = None
     n: int = 0
 
