@@ -45,6 +45,10 @@ _PLANE = 16_384
 # Bytes of the per-row arrays of a block of columns with missing cells: about what the
 # processor's cache holds, so each of the block's passes reads from cache.
 _CACHE = 2**25
+# Up to this many models (and this many bytes of midrank matrices), complete columns use
+# the fixed n x n midrank matrices and one matrix product instead of the sweep.
+_DENSE_MODELS = 64
+_DENSE_BYTES = 64 * 2**20
 # Default working memory of one call (rows of a chunk and the tables of a column block
 # with missing cells).
 _DEFAULT_BYTES = 2**30
@@ -90,6 +94,8 @@ class SpearmanPlan:
         self.valid = valid.astype(float)
         self.full = valid.all(axis=0)
         self._build_positions(yk, valid, count)
+        self.lack = scipy.sparse.csr_matrix(~valid, dtype=float)  # (nu, K) missing cells
+        self._build_dense(yk)
         # each column with missing cells: the models (with the reference) it lacks,
         # padded with nu
         self.masked = np.flatnonzero(~self.full)
@@ -102,6 +108,19 @@ class SpearmanPlan:
         self.columns = np.r_[
             np.flatnonzero(self.usable & self.full), np.flatnonzero(self.usable & ~self.full)
         ].astype(np.intp)
+
+    def _build_dense(self, yk: FloatArray) -> None:
+        """With few models, the complete columns' midrank matrices M (``w' M u`` is a
+        column's rank covariance), flattened: one matrix product per chunk beats the sweep
+        while n^2 is small."""
+        self.dense: FloatArray | None = None
+        self.dense_columns = np.flatnonzero(self.usable & self.full)
+        nu, k = self.nu, len(self.dense_columns)
+        if nu > _DENSE_MODELS or k == 0 or 8 * nu * nu * k > _DENSE_BYTES:
+            return
+        v = yk[:, self.dense_columns]
+        less = (v[:, None, :] < v[None, :, :]).astype(float)
+        self.dense = (less + 0.5 * (v[:, None, :] == v[None, :, :])).reshape(nu * nu, k)
 
     def _build_positions(self, yk: FloatArray, valid: BoolArray, count: NDArray) -> None:
         """Per column, its distinct values in increasing order as indices into the
@@ -154,12 +173,24 @@ class SpearmanPlan:
             shape=(n_groups, k),
         )
 
+    def _per_column(self, values: FloatArray) -> FloatArray:
+        """(b, K): each row of ``values`` (b, nu) summed over each column's models."""
+        total = values.sum(axis=1)[:, None]
+        if self.lack.nnz == 0:
+            return np.broadcast_to(total, (len(values), self.shape[1])).copy()
+        return total - np.asarray(self.lack.T @ values.T).T
+
+    def _grouped(self, values: FloatArray) -> FloatArray:
+        """(b, G): each row of ``values`` (b, nu) summed over each tie group's members."""
+        return np.asarray(self.onehot.T @ values.T).T
+
     # -- memory -------------------------------------------------------------------------
 
     def row_bytes(self) -> int:
         """Bytes one resample row takes while a chunk is processed."""
         nu, k = self.nu, self.shape[1]
-        return 8 * (2 * (nu + self.n_groups + 1) + 12 * nu + 12 * k)
+        dense = nu * nu if self.dense is not None else 0
+        return 8 * (2 * (nu + self.n_groups + 1) + 12 * nu + 12 * k + dense)
 
     def _rows_per_chunk(self, rows: int) -> int:
         # A quarter of the budget for the rows of a chunk, half for the tables.
@@ -202,24 +233,35 @@ class SpearmanPlan:
         ext[nu : self.pad, 0] = tg.T
         ext[nu : self.pad, 1] = ug.T
 
-        # Sums over each column's positions, by matrix products (exact: integer counts).
-        size = wu @ self.valid  # S per column
+        # Sums over each column's positions (exact: integer counts): over every model with
+        # the reference, less the column's missing ones, with each tie group merged.
         cubes = wu**3 - wu
-        q3 = cubes @ self.singles + _owned(tg**3 - tg, self.owner)
-        gu = (wu * u) @ self.singles + _owned(tg * ug, self.owner)
+        products = wu * u
+        size = self._per_column(wu)  # S per column
+        own = self._per_column(cubes)  # sum of w^3 - w over the column's models
+        gu = self._per_column(products)
+        q3 = own
+        if self.n_groups:
+            q3 = own + _owned((tg**3 - tg) - self._grouped(cubes), self.owner)
+            gu = gu + _owned(tg * ug - self._grouped(products), self.owner)
         var_y = ((size**3 - size) - q3) / 12.0
         var_r = np.empty_like(size)
         var_r[:, self.full] = (u * dev).sum(axis=1)[:, None]
         masked = ~self.full
         if masked.any():
-            var_r[:, masked] = self._masked_var_r(order, wu, size[:, masked], cubes, ties)
+            var_r[:, masked] = self._masked_var_r(order, wu, size[:, masked], own[:, masked], ties)
 
         cov = np.empty_like(size)
-        plane = max(1, _PLANE // b)
         full_cols = self.columns[self.full[self.columns]]
-        for lo in range(0, len(full_cols), plane):
-            cols = full_cols[lo : lo + plane]
-            cov[:, cols] = self._sweep(ext, cols).T - 0.5 * gu[:, cols]
+        if self.dense is not None:
+            # Few models: one matrix product with the fixed midrank matrices (w' M u).
+            outer = (wu[:, :, None] * u[:, None, :]).reshape(b, nu * nu)
+            cov[:, self.dense_columns] = outer @ self.dense
+        else:
+            plane = max(1, _PLANE // b)
+            for lo in range(0, len(full_cols), plane):
+                cols = full_cols[lo : lo + plane]
+                cov[:, cols] = self._sweep(ext, cols).T - 0.5 * gu[:, cols]
         masked_cols = self.columns[~self.full[self.columns]]
         if len(masked_cols):
             centre_col = 0.5 * (size[:, masked_cols] + 1.0)
@@ -337,14 +379,15 @@ class SpearmanPlan:
         order: NDArray[np.intp],
         wu: FloatArray,
         size: FloatArray,
-        cubes: FloatArray,
+        own: FloatArray,
         ties: _Runs,
     ) -> FloatArray:
         """Sum of squared deviations of the reference's ranks among each masked column's
         models: (S^3 - S - sum over tie groups of (T^3 - T)) / 12, where every model's
-        copies form a group unless the reference ties it with other models."""
+        copies form a group unless the reference ties it with other models (``own``: the
+        sum of w^3 - w over the column's models)."""
         valid = self.valid[:, ~self.full]
-        own = cubes @ valid
+        own = own.copy()
         if ties:
             model = order[ties.member_row, ties.member_pos]
             counts = wu[ties.member_row, model][:, None] * valid[model]  # (members, columns)
