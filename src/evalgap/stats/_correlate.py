@@ -377,7 +377,7 @@ def permutation_pvalues(
     for m in sorted(s for s in sizes if s >= 3):
         shared, single = [], []
         for mask, cols in sizes[m]:
-            a = _transform(y[mask][:, cols], method)  # (m, k)
+            a = _transform(y[np.ix_(mask, cols)], method)  # (m, k)
             b = _transform(ref[mask], method)  # (m,)
             if method == "kendall" or len(cols) > 1:
                 shared.append((a, b, cols))
@@ -388,6 +388,7 @@ def permutation_pvalues(
             a1 = np.stack([a for a, _, _ in single], axis=1)  # (m, s)
             b1 = np.stack([b for _, b, _ in single], axis=1)
             ac1, bc1, norm1 = _centred(a1, b1)
+            ac1_rows, bc1_rows = np.ascontiguousarray(ac1.T), np.ascontiguousarray(bc1.T)
             obs1 = np.abs(observed[[c for _, _, c in single]])
         width = 2 + len(single) + max((len(c) for _, _, c in shared), default=0)
         chunk = max(1, min(n_perm, max_bytes // (8 * m * width)))
@@ -403,11 +404,13 @@ def permutation_pvalues(
                 obs = np.abs(observed[cols])[:, None]
                 hits[cols] += (np.abs(stats) >= obs - 1e-12).sum(axis=1)
             if single:
-                # column j's permuted reference ranks: bc1[perm, j], for every j at once
+                # column j's permuted reference ranks bc1[perm, j], for every j at once:
+                # a gather within each column's own row, then one batched product
+                permuted = np.take(bc1_rows, perms, axis=1)  # (s, P, m)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    stats = np.einsum("pms,ms->ps", bc1[perms], ac1) / norm1
+                    stats = np.matmul(permuted, ac1_rows[:, :, None])[:, :, 0] / norm1[:, None]
                 cols1 = [c for _, _, c in single]
-                hits[cols1] += (np.abs(stats) >= obs1 - 1e-12).sum(axis=0)
+                hits[cols1] += (np.abs(stats) >= obs1[:, None] - 1e-12).sum(axis=1)
         for _, _, cols in shared:
             out[cols] = (1 + hits[cols]) / (1 + n_perm)
         for _, _, c in single:

@@ -28,6 +28,9 @@ do not depend on how resamples or columns are split into blocks.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -49,6 +52,8 @@ _CACHE = 2**25
 # the fixed n x n midrank matrices and one matrix product instead of the sweep.
 _DENSE_MODELS = 64
 _DENSE_BYTES = 64 * 2**20
+# Threads the column blocks are spread over (one per core, at most 8).
+_THREADS = min(8, os.cpu_count() or 1)
 # Default working memory of one call (rows of a chunk and the tables of a column block
 # with missing cells).
 _DEFAULT_BYTES = 2**30
@@ -259,9 +264,12 @@ class SpearmanPlan:
             cov[:, self.dense_columns] = outer @ self.dense
         else:
             plane = max(1, _PLANE // b)
-            for lo in range(0, len(full_cols), plane):
+
+            def sweep(lo: int) -> None:
                 cols = full_cols[lo : lo + plane]
                 cov[:, cols] = self._sweep(ext, cols).T - 0.5 * gu[:, cols]
+
+            _in_threads(sweep, range(0, len(full_cols), plane))
         masked_cols = self.columns[~self.full[self.columns]]
         if len(masked_cols):
             centre_col = 0.5 * (size[:, masked_cols] + 1.0)
@@ -326,7 +334,8 @@ class SpearmanPlan:
         per_pair = 8 * 8 * (nu + length)
         width = max(1, min(len(cols), 64, _CACHE // per_pair))
         rows = max(1, min(b, _CACHE // (per_pair * width)))
-        for lo in range(0, len(cols), width):
+
+        def block_work(lo: int) -> None:
             block = cols[lo : lo + width]
             k = len(block)
             positions = self.positions[block]
@@ -355,6 +364,8 @@ class SpearmanPlan:
                 e *= wu[sl, None, :]
                 np.subtract(u[sl, None, :], e, out=e)
                 out[sl, lo : lo + width] = np.vecdot(h, e)
+
+        _in_threads(block_work, range(0, len(cols), width))
         return out
 
     def _model_positions(self, cols: NDArray[np.intp], absent: int) -> NDArray[np.intp]:
@@ -431,6 +442,18 @@ def _steps(
     np.minimum(where + 1, nu + 1, out=bounds[..., 1:-1])
     bounds[..., -1] = nu + 1
     return np.repeat(values.ravel(), np.diff(bounds, axis=-1).ravel()).reshape(r, k, nu + 1)
+
+
+def _in_threads(fn: Callable[[int], None], items: range) -> None:
+    """``fn`` on every item, on the machine's cores: NumPy releases the GIL while it
+    works, and each item writes its own columns, so the result is the same as in order."""
+    if _THREADS <= 1 or len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(_THREADS, len(items))) as pool:
+        for _ in pool.map(fn, items):
+            pass
 
 
 def _owned(values: FloatArray, owner: scipy.sparse.csr_matrix) -> FloatArray:
