@@ -345,7 +345,6 @@ class SpearmanPlan:
             # reference order.
             own = np.arange(k)[:, None] * (length + 1) + self._model_positions(block, length).T
             own = own[None] + (np.arange(rows) * (k * (length + 1)))[:, None, None]
-            cell = (np.arange(rows)[:, None] * k + np.arange(k)[None, :]) * (nu + 1)
             half = np.zeros((rows, k, length + 1))
             for r0 in range(0, b, rows):
                 sl = slice(r0, r0 + rows)
@@ -356,10 +355,13 @@ class SpearmanPlan:
                 counts *= 0.5
                 running -= counts
                 h = np.take(half[:r], own[:r])  # (r, k, nu), model order
-                steps = _steps(position[sl], weight[sl], missing, nu).ravel()
-                e = np.take(steps, cell[:r, :, None] + low[sl, None, :])
+                steps = _steps(position[sl], weight[sl], missing, nu)  # (r, k, nu + 1)
+                e = np.empty((r, k, nu))
+                for i in range(r):  # one gather per resample, the same for all columns
+                    np.take(steps[i], low[r0 + i], axis=1, out=e[i])
+                    if high is not None:
+                        e[i] += np.take(steps[i], high[r0 + i], axis=1)
                 if high is not None:
-                    e += np.take(steps, cell[:r, :, None] + high[sl, None, :])
                     e *= 0.5
                 e *= wu[sl, None, :]
                 np.subtract(u[sl, None, :], e, out=e)
