@@ -43,12 +43,16 @@ _MAX_PATTERNS = 32
 def _patterns(masks: BoolArray) -> Iterator[tuple[BoolArray, NDArray[np.intp]]]:
     """Group benchmark columns by their availability mask (n, K); yields (mask, columns)
     in a fixed order so results never depend on dict or set ordering."""
-    if masks.shape[1] == 0:
+    n, k = masks.shape
+    if k == 0:
         return
-    unique, inverse = np.unique(masks.T, axis=0, return_inverse=True)
+    # Rows of bits packed into bytes sort in the same order as the rows of booleans.
+    unique, inverse = np.unique(np.packbits(masks.T, axis=1), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    for g in range(unique.shape[0]):
-        yield unique[g], np.flatnonzero(inverse == g)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    for g, cols in enumerate(np.split(order, bounds)):
+        yield np.unpackbits(unique[g])[:n].astype(bool), cols
 
 
 def availability(y: FloatArray, ref: FloatArray) -> BoolArray:
@@ -377,19 +381,21 @@ def permutation_pvalues(
     for m in sorted(s for s in sizes if s >= 3):
         shared, single = [], []
         for mask, cols in sizes[m]:
-            a = _transform(y[np.ix_(mask, cols)], method)  # (m, k)
-            b = _transform(ref[mask], method)  # (m,)
             if method == "kendall" or len(cols) > 1:
-                shared.append((a, b, cols))
+                a = _transform(y[np.ix_(mask, cols)], method)  # (m, k)
+                shared.append((a, _transform(ref[mask], method), cols))
             else:
-                single.append((a[:, 0], b, cols[0]))
+                single.append((mask, cols[0]))
         prepared = [_centred(a, b) for a, b, _ in shared] if method != "kendall" else []
         if single:
-            a1 = np.stack([a for a, _, _ in single], axis=1)  # (m, s)
-            b1 = np.stack([b for _, b, _ in single], axis=1)
+            # Benchmarks with models of their own: both variables restricted to each
+            # benchmark's models and ranked there, all benchmarks at once.
+            own = np.stack([mask for mask, _ in single], axis=1)  # (n, s)
+            cols1 = [c for _, c in single]
+            a1 = _restricted(y[:, cols1], own, method, m)  # (m, s)
+            b1 = _restricted(np.broadcast_to(ref[:, None], own.shape), own, method, m)
             ac1, bc1, norm1 = _centred(a1, b1)
-            ac1_rows, bc1_rows = np.ascontiguousarray(ac1.T), np.ascontiguousarray(bc1.T)
-            obs1 = np.abs(observed[[c for _, _, c in single]])
+            obs1 = np.abs(observed[cols1])
         width = 2 + len(single) + max((len(c) for _, _, c in shared), default=0)
         chunk = max(1, min(n_perm, max_bytes // (8 * m * width)))
         for lo in range(0, n_perm, chunk):
@@ -405,17 +411,25 @@ def permutation_pvalues(
                 hits[cols] += (np.abs(stats) >= obs - 1e-12).sum(axis=1)
             if single:
                 # column j's permuted reference ranks bc1[perm, j], for every j at once:
-                # a gather within each column's own row, then one batched product
-                permuted = np.take(bc1_rows, perms, axis=1)  # (s, P, m)
+                # one row gather and one product-sum per permutation
+                stats = np.empty((len(perms), len(single)))
+                for i, perm in enumerate(perms):
+                    np.einsum("ms,ms->s", np.take(bc1, perm, axis=0), ac1, out=stats[i])
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    stats = np.matmul(permuted, ac1_rows[:, :, None])[:, :, 0] / norm1[:, None]
-                cols1 = [c for _, _, c in single]
-                hits[cols1] += (np.abs(stats) >= obs1[:, None] - 1e-12).sum(axis=1)
+                    stats /= norm1
+                hits[cols1] += (np.abs(stats) >= obs1 - 1e-12).sum(axis=0)
         for _, _, cols in shared:
             out[cols] = (1 + hits[cols]) / (1 + n_perm)
-        for _, _, c in single:
+        for _, c in single:
             out[c] = (1 + hits[c]) / (1 + n_perm)
     return np.where(np.isnan(observed), np.nan, out)
+
+
+def _restricted(values: FloatArray, own: BoolArray, method: str, m: int) -> FloatArray:
+    """(m, s): each column's values at its ``own`` rows (m of them, in row order),
+    ranked among them for Spearman."""
+    picked = values.T[own.T].reshape(own.shape[1], m).T
+    return scipy.stats.rankdata(picked, axis=0) if method == "spearman" else picked
 
 
 def _centred(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
