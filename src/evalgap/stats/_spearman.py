@@ -47,7 +47,7 @@ BoolArray = NDArray[np.bool_]
 _PLANE = 16_384
 # Bytes of the per-row arrays of a block of columns with missing cells: about what the
 # processor's cache holds, so each of the block's passes reads from cache.
-_CACHE = 2**25
+_CACHE = 2**22
 # Up to this many models (and this many bytes of midrank matrices), complete columns use
 # the fixed n x n midrank matrices and one matrix product instead of the sweep.
 _DENSE_MODELS = 64
@@ -305,70 +305,70 @@ class SpearmanPlan:
         tg: FloatArray,
         cols: NDArray[np.intp],
     ) -> FloatArray:
-        """``sum_i (A_i - g_i / 2) (u_i - w_i E_i)`` per (resample, column), for columns
-        with missing cells: ``A_i - g_i / 2`` is model ``i``'s position's running count
-        less half its count, ``E_i`` the weight of the column's missing models ranked
-        below model ``i`` by the reference (half for ties).
+        """``sum_i h_i (u_i - w_i E_i)`` per (resample, column), for columns with missing
+        cells: ``h_i = A_i - g_i / 2`` is model ``i``'s position's running count less half
+        its count, ``E_i`` the weight of the column's missing models the reference ranks
+        below model ``i`` (half for ties).
 
-        Row by row (resample, column), in blocks small enough to stay in cache: the
-        column's counts in its sorted order and their running sum, then ``E`` as a step
-        function of the reference's sorted position, one step per missing model.
+        Resample by resample, for a block of columns at a time (each pass over a (columns,
+        models) plane): the running counts in each column's own order, gathered into
+        model order; then ``sum_i h_i w_i E_i = sum_t w_t (weight of h w above t)`` over
+        the missing models ``t``, read off one running sum of ``h w`` in the reference's
+        order.
         """
         b, nu = wu.shape
-        length = self.positions.shape[1]
-        counts_ext = np.zeros((b, self.pad + 1))
-        counts_ext[:, :nu] = wu
-        counts_ext[:, nu : self.pad] = tg
-        position = np.empty((b, nu + 1), dtype=np.intp)  # reference order, nu: "absent"
+        counts = np.zeros((b, self.pad + 1))
+        counts[:, :nu] = wu
+        counts[:, nu : self.pad] = tg
+        position = np.empty((b, nu + 1), dtype=np.intp)  # reference order; nu: "absent"
         np.put_along_axis(position, order, np.arange(nu)[None, :], axis=1)
         position[:, nu] = nu
-        weight = np.concatenate([wu, np.zeros((b, 1))], axis=1)
-        # A model in a run of equal reference values counts half the run's missing weight.
-        low, high = position[:, :nu], None
+        # A missing model in a run of equal reference values sees half the run above it.
+        low, high = position, position + 1
         if ties:
-            low, high = low.copy(), position[:, :nu] + 1
+            low, high = low.copy(), high.copy()
             model = order[ties.member_row, ties.member_pos]
             low[ties.member_row, model] = ties.start[ties.member_run]
             high[ties.member_row, model] = ties.end[ties.member_run] + 1
+        high[:, nu] = nu  # the padding "model": above everything, weight 0
+        weight = np.concatenate([wu, np.zeros((b, 1))], axis=1)
         out = np.empty((b, len(cols)))
-        per_pair = 8 * 8 * (nu + length)
-        width = max(1, min(len(cols), 64, _CACHE // per_pair))
-        rows = max(1, min(b, _CACHE // (per_pair * width)))
-
-        def block_work(lo: int) -> None:
-            block = cols[lo : lo + width]
-            k = len(block)
-            positions = self.positions[block]
-            missing = self.missing[np.searchsorted(self.masked, block)]
-            # Flat indices into (row, column, slot) arrays: the model's position in the
-            # column (slot `length` holds 0: the column lacks the model) and in the
-            # reference order.
-            own = np.arange(k)[:, None] * (length + 1) + self._model_positions(block, length).T
-            own = own[None] + (np.arange(rows) * (k * (length + 1)))[:, None, None]
-            half = np.zeros((rows, k, length + 1))
-            for r0 in range(0, b, rows):
-                sl = slice(r0, r0 + rows)
-                r = len(wu[sl])
-                counts = np.take(counts_ext[sl], positions, axis=1)  # (r, k, L)
-                running = half[:r, :, :length]
-                np.cumsum(counts, axis=-1, out=running)
-                counts *= 0.5
-                running -= counts
-                h = np.take(half[:r], own[:r])  # (r, k, nu), model order
-                steps = _steps(position[sl], weight[sl], missing, nu)  # (r, k, nu + 1)
-                e = np.empty((r, k, nu))
-                for i in range(r):  # one gather per resample, the same for all columns
-                    np.take(steps[i], low[r0 + i], axis=1, out=e[i])
-                    if high is not None:
-                        e[i] += np.take(steps[i], high[r0 + i], axis=1)
-                if high is not None:
-                    e *= 0.5
-                e *= wu[sl, None, :]
-                np.subtract(u[sl, None, :], e, out=e)
-                out[sl, lo : lo + width] = np.vecdot(h, e)
-
-        _in_threads(block_work, range(0, len(cols), width))
+        width = max(1, min(len(cols), _CACHE // (8 * 6 * (nu + self.positions.shape[1]))))
+        shared = _Shared(counts, order, low, high, weight, u, out)
+        _in_threads(
+            lambda lo: self._masked_block(cols, lo, width, shared), range(0, len(cols), width)
+        )
         return out
+
+    def _masked_block(self, cols: NDArray[np.intp], lo: int, width: int, c: _Shared) -> None:
+        """:meth:`_masked` for the block of ``width`` columns starting at ``lo``."""
+        block = cols[lo : lo + width]
+        k = len(block)
+        b, nu = c.u.shape
+        length = self.positions.shape[1]
+        positions = self.positions[block]  # (k, L)
+        missing = self.missing[np.searchsorted(self.masked, block)]  # (k, d), padded: nu
+        # Flat index of each model's position in a (column, position) plane; the extra
+        # position `length` holds 0 for the models a column lacks.
+        own = np.arange(k)[:, None] * (length + 1) + self._model_positions(block, length).T
+        half = np.zeros((k, length + 1))
+        above = np.empty((k, nu + 1))  # running sum of h w in the reference order
+        above[:, 0] = 0.0
+        for row in range(b):
+            drawn = np.take(c.counts[row], positions)  # (k, L)
+            np.cumsum(drawn, axis=1, out=half[:, :length])
+            drawn *= 0.5
+            half[:, :length] -= drawn  # A - g / 2 at every position
+            h = np.take(half, own)  # (k, nu), model order
+            total = h @ c.u[row]
+            h *= c.weight[row, :nu]
+            np.cumsum(np.take(h, c.order[row], axis=1), axis=1, out=above[:, 1:])
+            lo_t = np.take(c.low[row], missing)  # (k, d)
+            hi_t = np.take(c.high[row], missing)
+            seen = np.take_along_axis(above, lo_t, axis=1) + np.take_along_axis(above, hi_t, axis=1)
+            # weight of h w above each missing model: all of it less what is below it
+            past = above[:, -1:] - 0.5 * seen
+            c.out[row, lo : lo + k] = total - (np.take(c.weight[row], missing) * past).sum(1)
 
     def _model_positions(self, cols: NDArray[np.intp], absent: int) -> NDArray[np.intp]:
         """(nu, k): the sorted position of each model in each column (a tie-group member's
@@ -426,26 +426,6 @@ def _midranks(order: NDArray[np.intp], weights: FloatArray, ties: _Runs) -> Floa
     return ranks
 
 
-def _steps(
-    position: NDArray[np.intp], weight: FloatArray, missing: NDArray[np.intp], nu: int
-) -> FloatArray:
-    """(r, k, nu + 1): for each reference position q, the weight of the column's missing
-    models at positions below q; a step function with a step per missing model, laid out
-    by ``np.repeat``. ``missing`` (k, d) lists each column's missing models, padded with
-    ``nu`` (position ``nu``, weight 0)."""
-    r, k = position.shape[0], missing.shape[0]
-    where = position[:, missing]  # (r, k, d)
-    idx = np.argsort(where, axis=-1, kind="stable")
-    where = np.take_along_axis(where, idx, axis=-1)
-    values = np.zeros((r, k, where.shape[-1] + 1))
-    np.cumsum(np.take_along_axis(weight[:, missing], idx, axis=-1), axis=-1, out=values[..., 1:])
-    bounds = np.empty((r, k, where.shape[-1] + 2), dtype=np.intp)
-    bounds[..., 0] = 0
-    np.minimum(where + 1, nu + 1, out=bounds[..., 1:-1])
-    bounds[..., -1] = nu + 1
-    return np.repeat(values.ravel(), np.diff(bounds, axis=-1).ravel()).reshape(r, k, nu + 1)
-
-
 def _in_threads(fn: Callable[[int], None], items: range) -> None:
     """``fn`` on every item, on the machine's cores: NumPy releases the GIL while it
     works, and each item writes its own columns, so the result is the same as in order."""
@@ -463,6 +443,18 @@ def _owned(values: FloatArray, owner: scipy.sparse.csr_matrix) -> FloatArray:
     if owner.shape[0] == 0:
         return np.zeros((values.shape[0], owner.shape[1]))
     return np.asarray((owner.T @ values.T).T)
+
+
+class _Shared(NamedTuple):
+    """What every block of :meth:`SpearmanPlan._masked` reads (and its output)."""
+
+    counts: FloatArray  # (b, n_ext): counts of models and tie groups, then 0
+    order: NDArray[np.intp]  # (b, nu): the reference's sort order
+    low: NDArray[np.intp]  # (b, nu + 1): first reference position of each model's run
+    high: NDArray[np.intp]  # (b, nu + 1): one past the last
+    weight: FloatArray  # (b, nu + 1): counts, then 0
+    u: FloatArray  # (b, nu)
+    out: FloatArray  # (b, K masked)
 
 
 class _Runs(NamedTuple):
