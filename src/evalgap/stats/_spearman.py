@@ -52,6 +52,8 @@ _CACHE = 2**22
 # the fixed n x n midrank matrices and one matrix product instead of the sweep.
 _DENSE_MODELS = 64
 _DENSE_BYTES = 64 * 2**20
+# Most bytes of per-resample rows processed at once (whatever the budget).
+_CHUNK_BYTES = 2**26
 # Threads the column blocks are spread over (one per core, at most 8).
 _THREADS = min(8, os.cpu_count() or 1)
 # Default working memory of one call (rows of a chunk and the tables of a column block
@@ -198,8 +200,10 @@ class SpearmanPlan:
         return 8 * (2 * (nu + self.n_groups + 1) + 12 * nu + 12 * k + dense)
 
     def _rows_per_chunk(self, rows: int) -> int:
-        # A quarter of the budget for the rows of a chunk, half for the tables.
-        return int(max(1, min(rows, self.max_bytes // (4 * max(1, self.row_bytes())))))
+        # A quarter of the budget for the rows of a chunk, and no more than the processor's
+        # caches serve well: larger chunks are no faster.
+        room = min(self.max_bytes // 4, _CHUNK_BYTES)
+        return int(max(1, min(rows, room // max(1, self.row_bytes()))))
 
     # -- correlations -------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from evalgap.analyses.safetywashing._resampling import (
     BlockStatistics,
     BlockTask,
     Statistic,
-    fit_row_bytes,
+    fit_rows,
     jackknife_tasks,
     run_blocks,
 )
@@ -310,7 +310,7 @@ def audit(
             Statistic(flop_plan, ref=log_flop),
             Statistic(slope_plan, "slopes"),
         ],
-        fit_rows=max(1, (work // 2) // fit_row_bytes(n, len(caps), impute)),
+        fit_rows=fit_rows(work // 2, n, len(caps), impute),
     )
     rho, c_rho, slope = (
         stat[0]

@@ -27,6 +27,7 @@ __all__ = [
     "BlockTask",
     "Statistic",
     "fit_row_bytes",
+    "fit_rows",
     "jackknife_tasks",
     "run_blocks",
 ]
@@ -113,6 +114,13 @@ class BlockStatistics:
 def fit_row_bytes(n_models: int, n_capabilities: int, impute: bool) -> int:
     """Bytes the capability step holds per resample (its (n, p) working arrays)."""
     return 8 * n_models * n_capabilities * (18 if impute else 14) + 64 * n_capabilities**2
+
+
+def fit_rows(budget: int, n_models: int, n_capabilities: int, impute: bool) -> int:
+    """Resamples the capability step takes at once: what ``budget`` allows, and no more
+    than about 64 MB of working arrays (larger chunks are no faster)."""
+    per_row = fit_row_bytes(n_models, n_capabilities, impute)
+    return max(1, min(budget, 2**26) // per_row)
 
 
 def jackknife_tasks(n: int) -> list[BlockTask]:

@@ -59,7 +59,7 @@ from evalgap.analyses.safetywashing._resampling import (
     BlockStatistics,
     BlockTask,
     Statistic,
-    fit_row_bytes,
+    fit_rows,
     run_blocks,
 )
 from evalgap.data._panel import Panel
@@ -355,7 +355,7 @@ def _evaluate(
         fit_args,
         fit.loadings[0],
         [Statistic(plan)],
-        fit_rows=max(1, (work // 2) // fit_row_bytes(len(x), len(v.caps), v.mode == "impute")),
+        fit_rows=fit_rows(work // 2, len(x), len(v.caps), v.mode == "impute"),
     )
     blocks = (BlockTask(lo, w[lo : lo + RESAMPLE_BLOCK]) for lo in range(0, n_boot, RESAMPLE_BLOCK))
     boot = run_blocks(stats, blocks, n_boot)[0]
