@@ -345,7 +345,8 @@ class SpearmanPlan:
         return out
 
     def _masked_block(self, cols: NDArray[np.intp], lo: int, width: int, c: _Shared) -> None:
-        """:meth:`_masked` for the block of ``width`` columns starting at ``lo``."""
+        """:meth:`_masked` for the block of ``width`` columns starting at ``lo``, a few
+        resamples at a time (one at a time for large panels)."""
         block = cols[lo : lo + width]
         k = len(block)
         b, nu = c.u.shape
@@ -355,24 +356,30 @@ class SpearmanPlan:
         # Flat index of each model's position in a (column, position) plane; the extra
         # position `length` holds 0 for the models a column lacks.
         own = np.arange(k)[:, None] * (length + 1) + self._model_positions(block, length).T
-        half = np.zeros((k, length + 1))
-        above = np.empty((k, nu + 1))  # running sum of h w in the reference order
-        above[:, 0] = 0.0
-        for row in range(b):
-            drawn = np.take(c.counts[row], positions)  # (k, L)
-            np.cumsum(drawn, axis=1, out=half[:, :length])
+        rows = max(1, min(b, _CACHE // (8 * 8 * k * (nu + length))))
+        for r0 in range(0, b, rows):
+            sl = slice(r0, r0 + rows)
+            r = len(c.u[sl])
+            drawn = np.take(c.counts[sl], positions, axis=1)  # (r, k, L)
+            half = np.zeros((r, k, length + 1))
+            np.cumsum(drawn, axis=2, out=half[..., :length])
             drawn *= 0.5
-            half[:, :length] -= drawn  # A - g / 2 at every position
-            h = np.take(half, own)  # (k, nu), model order
-            total = h @ c.u[row]
-            h *= c.weight[row, :nu]
-            np.cumsum(np.take(h, c.order[row], axis=1), axis=1, out=above[:, 1:])
-            lo_t = np.take(c.low[row], missing)  # (k, d)
-            hi_t = np.take(c.high[row], missing)
-            seen = np.take_along_axis(above, lo_t, axis=1) + np.take_along_axis(above, hi_t, axis=1)
+            half[..., :length] -= drawn  # A - g / 2 at every position
+            h = np.take(half.reshape(r, -1), own, axis=1)  # (r, k, nu), model order
+            total = np.matmul(h, c.u[sl, :, None])[..., 0]
+            h *= c.weight[sl, None, :nu]
+            # running sum of h w in the reference's order (the missing models' share)
+            above = np.zeros((r, k, nu + 1))
+            if r == 1:
+                np.cumsum(np.take(h[0], c.order[r0], axis=1), axis=1, out=above[0, :, 1:])
+            else:
+                ordered = np.take_along_axis(h, c.order[sl, None, :], axis=2)
+                np.cumsum(ordered, axis=2, out=above[..., 1:])
+            seen = np.take_along_axis(above, c.low[sl][:, missing], axis=2)
+            seen += np.take_along_axis(above, c.high[sl][:, missing], axis=2)
             # weight of h w above each missing model: all of it less what is below it
-            past = above[:, -1:] - 0.5 * seen
-            c.out[row, lo : lo + k] = total - (np.take(c.weight[row], missing) * past).sum(1)
+            past = above[..., -1:] - 0.5 * seen
+            c.out[sl, lo : lo + k] = total - (c.weight[sl][:, missing] * past).sum(axis=2)
 
     def _model_positions(self, cols: NDArray[np.intp], absent: int) -> NDArray[np.intp]:
         """(nu, k): the sorted position of each model in each column (a tie-group member's

@@ -143,25 +143,25 @@ class SortedColumns:
         """(B, p, n) midranks in model order of each column among its available entries
         under each weight row of ``weights`` (B, n); 0 for unavailable entries."""
         w = np.atleast_2d(np.asarray(weights, dtype=float))
-        padded = np.concatenate([w, np.zeros((len(w), 1))], axis=1)
-        drawn = padded[:, self.order]  # (B, p, n) weights in sorted order
-        cum = np.cumsum(drawn, axis=-1)
+        b = len(w)
+        p, n = self.order.shape
+        padded = np.concatenate([w, np.zeros((b, 1))], axis=1)
+        drawn = np.take(padded, self.order.ravel(), axis=1)  # (B, p n), sorted order
+        cum = np.cumsum(drawn.reshape(b, p, n), axis=-1).reshape(b, p * n)
+        offset = (np.arange(p) * n)[:, None]
         if self.tied.any():
             # A tie group's midrank: weight before the group plus (group weight + 1) / 2.
             below = cum - drawn
-            ranks = 0.5 * (
-                np.take_along_axis(cum, np.broadcast_to(self.hi, cum.shape), axis=-1)
-                + np.take_along_axis(below, np.broadcast_to(self.lo, cum.shape), axis=-1)
-            )
+            ranks = np.take(cum, (self.hi + offset).ravel(), axis=1)
+            ranks += np.take(below, (self.lo + offset).ravel(), axis=1)
+            ranks *= 0.5
         else:
             ranks = cum - 0.5 * drawn
         ranks += 0.5
-        ranks = np.concatenate([ranks, np.zeros((*ranks.shape[:-1], 1))], axis=-1)
-        out = np.take_along_axis(ranks, np.broadcast_to(self.position, drawn.shape), axis=-1)
-        unavailable = self.position == self.n
-        if unavailable.any():
-            out[:, unavailable] = 0.0
-        return out
+        # back to model order; an unavailable entry reads a 0 appended after the ranks
+        ranks = np.concatenate([ranks, np.zeros((b, 1))], axis=1)
+        where = np.where(self.position == n, p * n, self.position + offset)
+        return np.take(ranks, where.ravel(), axis=1).reshape(b, p, n)
 
 
 def weighted_pearson(a: FloatArray, b: FloatArray, w: FloatArray) -> FloatArray:
