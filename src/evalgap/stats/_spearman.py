@@ -16,10 +16,13 @@ resample, so they are computed per resample among all models that have the refer
     cov = sum_pos A * u - 1/2 * sum_pos g * u,   u = w * (R_U - centre)
 
 (``g`` the position's count; the sum of ``u`` is 0). A column missing some models needs the
-reference's ranks among its own models only: ``R_U - E``, where ``E`` counts the column's
-missing models below each model. ``E`` comes from a second sweep in the reference's sorted
-order with the column's missing cells as a mask, and enters as one correction term, so a
-column with missing cells costs about twice a complete one instead of a rebuild.
+reference's ranks among its own models only: ``R_U - E``, where ``E`` is the weight of the
+column's missing models that the reference ranks below each model. Its share of the
+covariance, ``sum_i h_i w_i E_i`` (``h = A - g / 2`` gathered into model order), is read
+off, for each missing model, from one running sum of ``h w`` in the reference's sorted
+order; a column with missing cells costs about twice a complete one, not a rebuild.
+Complete columns of panels of at most 64 models use the fixed n x n midrank matrices
+instead (one matrix product, faster than the sweep at that size).
 
 Every quantity is a sum of products of counts and half-counts, so it is exact in floating
 point (up to about 10^5 models): the results are bit-identical to the dense engine's, and
@@ -138,7 +141,6 @@ class SpearmanPlan:
         members: list[NDArray[np.intp]] = []
         member_group: list[NDArray[np.intp]] = []
         owner: list[int] = []
-        singles = self.valid.copy()
         n_groups = 0
         for j in range(k):
             o = order[: count[j], j]
@@ -156,7 +158,6 @@ class SpearmanPlan:
                 in_tie = local[gid] >= 0
                 members.append(o[in_tie])
                 member_group.append(local[gid][in_tie])
-                singles[o[in_tie], j] = 0.0
                 owner.extend([j] * len(tied))
                 n_groups += len(tied)
             per_column.append(ext)
@@ -166,7 +167,6 @@ class SpearmanPlan:
         self.positions = np.full((k, length), self.pad, dtype=np.intp)
         for j, ext in enumerate(per_column):
             self.positions[j, : len(ext)] = ext
-        self.singles = singles
         member = np.concatenate(members) if members else np.zeros(0, np.intp)
         group = np.concatenate(member_group) if member_group else np.zeros(0, np.intp)
         self.member, self.member_group = member, group
