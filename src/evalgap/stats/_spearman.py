@@ -104,7 +104,6 @@ class SpearmanPlan:
         self.valid = valid.astype(float)
         self.full = valid.all(axis=0)
         self._build_positions(yk, valid, count)
-        self.lack = scipy.sparse.csr_matrix(~valid, dtype=float)  # (nu, K) missing cells
         self._build_dense(yk)
         # each column with missing cells: the models (with the reference) it lacks,
         # padded with nu
@@ -171,25 +170,35 @@ class SpearmanPlan:
         group = np.concatenate(member_group) if member_group else np.zeros(0, np.intp)
         self.member, self.member_group = member, group
         self.member_column = np.asarray(owner, dtype=np.intp)[group]
-        # models -> tie groups (sums of counts) and tie groups -> their column
-        self.onehot = scipy.sparse.csr_matrix(
-            (np.ones(len(member)), (member, group)), shape=(nu, n_groups)
+        # tie groups <- models (sums of counts) and columns <- tie groups, as sparse sums
+        self.group_sum = scipy.sparse.csr_matrix(
+            (np.ones(len(member)), (group, member)), shape=(n_groups, nu)
         )
-        self.owner = scipy.sparse.csr_matrix(
-            (np.ones(n_groups), (np.arange(n_groups), np.asarray(owner, dtype=np.intp))),
-            shape=(n_groups, k),
+        self.column_sum = scipy.sparse.csr_matrix(
+            (np.ones(n_groups), (np.asarray(owner, dtype=np.intp), np.arange(n_groups))),
+            shape=(k, n_groups),
         )
 
     def _per_column(self, values: FloatArray) -> FloatArray:
-        """(b, K): each row of ``values`` (b, nu) summed over each column's models."""
-        total = values.sum(axis=1)[:, None]
-        if self.lack.nnz == 0:
-            return np.broadcast_to(total, (len(values), self.shape[1])).copy()
-        return total - np.asarray(self.lack.T @ values.T).T
+        """(b, K): each row of ``values`` (b, nu) summed over each column's models: the
+        sum over all models less the column's few missing ones."""
+        out = np.repeat(values.sum(axis=1)[:, None], self.shape[1], axis=1)
+        if len(self.masked):
+            padded = np.concatenate([values, np.zeros((len(values), 1))], axis=1)
+            out[:, self.masked] -= padded[:, self.missing].sum(axis=2)
+        return out
 
     def _grouped(self, values: FloatArray) -> FloatArray:
         """(b, G): each row of ``values`` (b, nu) summed over each tie group's members."""
-        return np.asarray(self.onehot.T @ values.T).T
+        if not self.n_groups:
+            return np.zeros((len(values), 0))
+        return np.asarray(self.group_sum @ values.T).T
+
+    def _owned(self, values: FloatArray) -> FloatArray:
+        """(b, K): per-group values (b, G) summed into the group's column."""
+        if not self.n_groups:
+            return np.zeros((len(values), self.shape[1]))
+        return np.asarray(self.column_sum @ values.T).T
 
     # -- memory -------------------------------------------------------------------------
 
@@ -233,8 +242,8 @@ class SpearmanPlan:
         centre = 0.5 * (total + 1.0)
         dev = ranks - centre[:, None]
         u = wu * dev
-        tg = np.asarray(self.onehot.T @ wu.T).T if self.n_groups else np.zeros((b, 0))
-        ug = np.asarray(self.onehot.T @ u.T).T if self.n_groups else np.zeros((b, 0))
+        tg = self._grouped(wu)
+        ug = self._grouped(u)
         # Extended rows [count, u] of every model, then every tie group, then a zero row.
         ext = np.zeros((self.pad + 1, 2, b))
         ext[:nu, 0] = wu.T
@@ -251,8 +260,8 @@ class SpearmanPlan:
         gu = self._per_column(products)
         q3 = own
         if self.n_groups:
-            q3 = own + _owned((tg**3 - tg) - self._grouped(cubes), self.owner)
-            gu = gu + _owned(tg * ug - self._grouped(products), self.owner)
+            q3 = own + self._owned((tg**3 - tg) - self._grouped(cubes))
+            gu = gu + self._owned(tg * ug - self._grouped(products))
         var_y = ((size**3 - size) - q3) / 12.0
         var_r = np.empty_like(size)
         var_r[:, self.full] = (u * dev).sum(axis=1)[:, None]
@@ -447,13 +456,6 @@ def _in_threads(fn: Callable[[int], None], items: range) -> None:
     with ThreadPoolExecutor(max_workers=min(_THREADS, len(items))) as pool:
         for _ in pool.map(fn, items):
             pass
-
-
-def _owned(values: FloatArray, owner: scipy.sparse.csr_matrix) -> FloatArray:
-    """(B, G) per-group values summed into their columns: (B, K)."""
-    if owner.shape[0] == 0:
-        return np.zeros((values.shape[0], owner.shape[1]))
-    return np.asarray((owner.T @ values.T).T)
 
 
 class _Shared(NamedTuple):
