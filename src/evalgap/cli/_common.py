@@ -413,6 +413,12 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         default=10_000,
         help="permutations for p-values; 0 turns them off (default: 10000)",
     )
+    stats.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="memory budget, e.g. 2GB or 500MB: work is chunked to fit it and a request "
+        "that cannot fit is refused up front (default: half of the available memory)",
+    )
     add_interval_arguments(stats)
 
 
@@ -473,6 +479,7 @@ def run_audit(args: argparse.Namespace) -> AuditResult:
             bands=parse_bands(args.bands),
             seed=args.seed,
             progress=progress,
+            max_memory=args.max_memory,
         )
     if inputs.attached is not None:
         summary = inputs.attached.summary()

@@ -11,10 +11,13 @@ import functools
 import math
 import re
 from numbers import Real
+from pathlib import Path
 from typing import Any, Literal
 
+from evalgap._output import write_atomic
 from evalgap._params import Interval, check
 from evalgap.errors import InputError, ParameterError
+from evalgap.io._catalog import cache_dir
 from evalgap.report._html import json_ready
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_SCALE",
     "SCALE",
+    "bundle_path",
     "compile_vega",
     "render",
     "render_svg",
@@ -73,11 +77,38 @@ def _vlc() -> Any:
 
 @functools.cache
 def vega_bundle() -> str:
-    """The Vega, Vega-Lite and Vega-Embed JavaScript as one inline script (cached).
+    """The Vega, Vega-Lite and Vega-Embed JavaScript as one inline script.
 
-    It defines ``window.vegaEmbed``, ``window.vega`` and ``window.vegaLite``. Built once per
-    process by vl-convert (about 2 s), about 0.9 MB.
+    It defines ``window.vegaEmbed``, ``window.vega`` and ``window.vegaLite``; about
+    0.9 MB. Building it takes vl-convert about 2 s, so it is built once per vl-convert
+    version and kept in the user cache folder (:func:`bundle_path`), written atomically;
+    later processes read it from there. An unreadable or unwritable cache only costs the
+    rebuild.
     """
+    path = bundle_path()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    bundle = _build_bundle()
+    try:
+        write_atomic(path, bundle)
+    except OSError:
+        pass  # a read-only cache: rebuild next time
+    return bundle
+
+
+def bundle_path() -> Path:
+    """Where the Vega bundle of the installed vl-convert is cached."""
+    version = re.sub(r"[^0-9A-Za-z.+-]", "_", str(getattr(_vlc(), "__version__", "unknown")))
+    return cache_dir() / "vega" / f"vega-bundle-vl-convert-{version}-{_BUNDLE_FORMAT}.js"
+
+
+# Bumped when what is cached changes (the escaping below), so an old file is not reused.
+_BUNDLE_FORMAT = 1
+
+
+def _build_bundle() -> str:
     bundle = _vlc().javascript_bundle()
     # An inline script must not contain its own end tag; the bundle is minified JS, where
     # "</script" can only occur inside a string literal, so escaping the slash is safe.

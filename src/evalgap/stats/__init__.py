@@ -1,10 +1,22 @@
 """Pure NumPy/SciPy statistics; knows nothing of panels.
 
 Weighted ranks and correlations (a bootstrap resample is a vector of model counts, so all
-resamples go through one set of array operations), bootstrap and jackknife weights,
-confidence intervals, permutation p-values, isotonic fits, monotone smoothing splines and reliability coefficients.
+resamples go through one set of array operations), bootstrap and jackknife weights and the
+blocks a bootstrap is split into, confidence intervals, permutation p-values, multiple
+testing, the memory budget, isotonic fits, monotone smoothing splines and reliability
+coefficients.
 """
 
+from evalgap.stats._budget import (
+    MemoryNeed,
+    audit_memory,
+    available_memory,
+    default_budget,
+    format_bytes,
+    parse_memory,
+    require_memory,
+    resolve_budget,
+)
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
     CorrelationMethod,
@@ -19,11 +31,16 @@ from evalgap.stats._multitest import bh_qvalues, by_qvalues, qvalues
 from evalgap.stats._reliability import Reliability, cronbach_alpha, reliability, split_half
 from evalgap.stats._resample import (
     CI_METHODS,
+    RESAMPLE_BLOCK,
     CIMethod,
+    Executor,
+    InProcess,
     bootstrap_weights,
     confidence_intervals,
     jackknife_weights,
+    resample_blocks,
 )
+from evalgap.stats._spearman import SpearmanPlan
 from evalgap.stats._splines import (
     GCV_GAMMA,
     MonotoneSplineFits,
@@ -33,6 +50,7 @@ from evalgap.stats._splines import (
     smoothing_splines,
 )
 from evalgap.stats._weighted import (
+    SortedColumns,
     kendall_tau_b,
     midrank_matrix,
     weighted_midranks,
@@ -43,28 +61,42 @@ __all__ = [
     "CI_METHODS",
     "CORRELATION_METHODS",
     "GCV_GAMMA",
+    "RESAMPLE_BLOCK",
     "CIMethod",
     "CorrelationMethod",
     "CorrelationPlan",
+    "Executor",
+    "InProcess",
+    "MemoryNeed",
     "MonotoneSplineFits",
     "Reliability",
+    "SortedColumns",
+    "SpearmanPlan",
     "SplineFits",
+    "audit_memory",
     "availability",
+    "available_memory",
     "bh_qvalues",
     "bootstrap_weights",
     "by_qvalues",
     "confidence_intervals",
     "correlations",
     "cronbach_alpha",
+    "default_budget",
+    "format_bytes",
     "gcv_criterion",
     "isotonic_fits",
     "jackknife_weights",
     "kendall_tau_b",
     "midrank_matrix",
     "monotone_smoothing_splines",
+    "parse_memory",
     "permutation_pvalues",
     "qvalues",
     "reliability",
+    "require_memory",
+    "resample_blocks",
+    "resolve_budget",
     "slopes",
     "smoothing_splines",
     "split_half",

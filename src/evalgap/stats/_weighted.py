@@ -8,6 +8,11 @@ array of shape ``(B, n)`` compute every resample at once, handle missing cells b
 them weight zero, and keep every row aligned to its model id. A weight row of all ones is
 the plain (unresampled) statistic, so point estimates and resamples share one code path;
 the jackknife is the weight matrix ``1 - I``.
+
+Values that do not change across resamples (a benchmark's scores, a capability
+benchmark's scores in paper mode) are sorted once (:class:`SortedColumns`); the midranks of
+any weights are then a gather and a cumulative sum in that order, O(n) per column and
+weight row, with no n x n matrix.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "SortedColumns",
     "kendall_tau_b",
     "midrank_matrix",
     "weighted_midranks",
@@ -70,8 +76,9 @@ def midrank_matrix(values: FloatArray, available: NDArray[np.bool_]) -> FloatArr
     """The matrix ``M`` with ``weighted_midranks(values, w) == w @ M + 0.5`` for any
     weights ``w`` that are zero outside ``available``.
 
-    ``M[k, i] = [x_k < x_i] + [x_k == x_i] / 2`` for available ``k``, else 0. Because the
-    values are fixed, the ranks of every resample then cost one matrix product.
+    ``M[k, i] = [x_k < x_i] + [x_k == x_i] / 2`` for available ``k``, else 0. It is n x n,
+    so the engine no longer uses it (see :class:`SortedColumns`); it stays as the
+    definition the sorted computation is tested against.
     """
     x = np.where(available, values, np.nan)
     less = (x[:, None] < x[None, :]).astype(float)
@@ -79,6 +86,82 @@ def midrank_matrix(values: FloatArray, available: NDArray[np.bool_]) -> FloatArr
     m = less + 0.5 * equal
     m[~available, :] = 0.0
     return m
+
+
+class SortedColumns:
+    """Columns of fixed values, each sorted once, whose weighted midranks under any stack
+    of weights cost a gather and a cumulative sum: O(B n p) time, O(B n p) memory.
+
+    Parameters
+    ----------
+    values
+        (n, p) values; entries outside ``available`` are ignored (NaN allowed there).
+    available
+        (n, p) which entries take part; a weight row's midranks are among the available
+        entries of each column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = SortedColumns(np.array([[3.0], [1.0], [3.0]]), np.ones((3, 1), bool))
+    >>> cols.midranks(np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 3.0]]))[:, 0]
+    array([[2.5, 1. , 2.5],
+           [3. , 1. , 3. ]])
+    """
+
+    def __init__(self, values: FloatArray, available: NDArray[np.bool_]) -> None:
+        values = np.asarray(values, dtype=float)
+        available = np.broadcast_to(np.asarray(available, dtype=bool), values.shape)
+        n, p = values.shape
+        self.n = n
+        keyed = np.where(available, values, np.nan)  # NaN sorts last
+        order = np.argsort(keyed, axis=0, kind="stable").T  # (p, n)
+        count = available.sum(axis=0)
+        inside = np.arange(n)[None, :] < count[:, None]
+        sorted_values = np.take_along_axis(keyed.T, order, axis=1)
+        # Entries past a column's count point at a zero weight appended after the models.
+        self.order = np.where(inside, order, n)
+        position = np.full((p, n + 1), n, dtype=np.intp)
+        rows = np.repeat(np.arange(p), n)
+        position[rows[inside.ravel()], order[inside]] = np.nonzero(inside)[1]
+        self.position = position[:, :n]  # (p, n): where each model sits in its column
+        # Tie groups: the first and last sorted position of each entry's group of equal
+        # values, used only for columns that have a tie between different models.
+        starts = np.ones((p, n), dtype=bool)
+        starts[:, 1:] = sorted_values[:, 1:] != sorted_values[:, :-1]
+        starts &= inside
+        starts[:, 0] = True
+        starts |= ~inside
+        ends = np.ones((p, n), dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        pos = np.broadcast_to(np.arange(n), (p, n))
+        self.lo = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+        self.hi = np.flip(np.minimum.accumulate(np.flip(np.where(ends, pos, n - 1), 1), axis=1), 1)
+        self.tied = (self.hi > self.lo).any(axis=1)
+
+    def midranks(self, weights: FloatArray) -> FloatArray:
+        """(B, p, n) midranks in model order of each column among its available entries
+        under each weight row of ``weights`` (B, n); 0 for unavailable entries."""
+        w = np.atleast_2d(np.asarray(weights, dtype=float))
+        b = len(w)
+        p, n = self.order.shape
+        padded = np.concatenate([w, np.zeros((b, 1))], axis=1)
+        drawn = np.take(padded, self.order.ravel(), axis=1)  # (B, p n), sorted order
+        cum = np.cumsum(drawn.reshape(b, p, n), axis=-1).reshape(b, p * n)
+        offset = (np.arange(p) * n)[:, None]
+        if self.tied.any():
+            # A tie group's midrank: weight before the group plus (group weight + 1) / 2.
+            below = cum - drawn
+            ranks = np.take(cum, (self.hi + offset).ravel(), axis=1)
+            ranks += np.take(below, (self.lo + offset).ravel(), axis=1)
+            ranks *= 0.5
+        else:
+            ranks = cum - 0.5 * drawn
+        ranks += 0.5
+        # back to model order; an unavailable entry reads a 0 appended after the ranks
+        ranks = np.concatenate([ranks, np.zeros((b, 1))], axis=1)
+        where = np.where(self.position == n, p * n, self.position + offset)
+        return np.take(ranks, where.ravel(), axis=1).reshape(b, p, n)
 
 
 def weighted_pearson(a: FloatArray, b: FloatArray, w: FloatArray) -> FloatArray:

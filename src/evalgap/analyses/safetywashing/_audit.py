@@ -41,10 +41,19 @@ from evalgap.analyses.safetywashing._capability import (
     check_capability_inputs,
     universe_of,
 )
+from evalgap.analyses.safetywashing._resampling import (
+    BlockStatistics,
+    BlockTask,
+    Statistic,
+    fit_rows,
+    jackknife_tasks,
+    run_blocks,
+)
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
+from evalgap.stats._budget import audit_memory, require_memory, resolve_budget
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
     CorrelationMethod,
@@ -55,18 +64,15 @@ from evalgap.stats._correlate import (
 from evalgap.stats._resample import (
     CI_METHODS,
     CIMethod,
-    bootstrap_weights,
+    Executor,
     confidence_intervals,
-    jackknife_weights,
+    resample_blocks,
 )
 
 __all__ = ["AuditResult", "audit"]
 
 #: Progress callback: called with (resamples done, resamples in all).
 Progress = Callable[[int, int], None]
-
-# Resamples per block: bounds memory at a few hundred MB for panels of a few hundred models.
-_CHUNK = 1000
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -217,6 +223,8 @@ def audit(
     bands: Bands | tuple[float, float] = (0.4, 0.7),
     seed: int = 0,
     progress: Progress | None = None,
+    max_memory: str | int | None = None,
+    executor: Executor | None = None,
 ) -> AuditResult:
     """Audit every non-capability benchmark of a panel against capabilities and compute.
 
@@ -253,6 +261,15 @@ def audit(
         Seed for resampling and permutations: the same seed gives the same output.
     progress
         Called as ``progress(done, total)`` while resampling.
+    max_memory
+        Memory budget (bytes, or text such as ``"2GB"``); default half of the memory
+        available. Work is chunked to fit it, and a request that cannot fit is refused
+        before it starts, with the estimate in the message.
+    executor
+        Runs the bootstrap's blocks of resamples (anything with ``map(fn, tasks)``, such
+        as a Ray executor); default: one after another in this process. Every block's
+        resamples are drawn here from the seed, so the results are the same whatever runs
+        them.
 
     Returns
     -------
@@ -289,6 +306,17 @@ def audit(
     if impute and not 1 <= impute_rank < len(caps):
         raise AnalysisError(f"impute_rank must be between 1 and {len(caps) - 1}, got {impute_rank}")
 
+    budget = resolve_budget(max_memory)
+    need = audit_memory(
+        n, len(targets_sorted), len(caps), n_boot, n_perm, method=method, ci_method=ci_method
+    )
+    require_memory(
+        need.minimum,
+        budget,
+        f"an audit of {len(targets_sorted)} benchmarks on {n} models with {n_boot:,} resamples",
+    )
+    # what a block of resamples may use beyond what the whole run keeps
+    work = max(budget - need.fixed, need.per_row)
     fit_args = {"mode": mode, "pca": pca, "impute_rank": impute_rank, "universe": universe}
     point_fit = _fit(x, np.ones((1, n)), reference=None, **fit_args)
     cap = _summarise(
@@ -299,25 +327,34 @@ def audit(
     reference = point_fit.loadings[0]
     s = point_fit.scores[0]
 
-    cap_plan = CorrelationPlan(y, universe, method)
-    slope_plan = CorrelationPlan(y, universe, "pearson")
-    flop_plan = CorrelationPlan(y, ~np.isnan(log_flop), method)
-
-    def statistics(
-        w: NDArray[np.float64], fit_scores: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], ...]:
-        return (
-            cap_plan.correlations(fit_scores, w),
-            flop_plan.correlations(log_flop, w),
-            slope_plan.slopes(fit_scores, w),
+    plan_bytes = work // 2
+    cap_plan = CorrelationPlan(y, universe, method, max_bytes=plan_bytes)
+    slope_plan = CorrelationPlan(y, universe, "pearson", max_bytes=plan_bytes)
+    flop_plan = CorrelationPlan(y, ~np.isnan(log_flop), method, max_bytes=plan_bytes)
+    block_statistics = BlockStatistics(
+        x,
+        fit_args,
+        reference,
+        [
+            Statistic(cap_plan),
+            Statistic(flop_plan, ref=log_flop),
+            Statistic(slope_plan, "slopes"),
+        ],
+        fit_rows=fit_rows(work // 2, n, len(caps), impute),
+    )
+    rho, c_rho, slope = (
+        stat[0]
+        for stat in (
+            cap_plan.correlations(s[None, :], np.ones((1, n))),
+            flop_plan.correlations(log_flop, np.ones((1, n))),
+            slope_plan.slopes(s[None, :], np.ones((1, n))),
         )
-
-    rho, c_rho, slope = (a[0] for a in statistics(np.ones((1, n)), s[None, :]))
+    )
 
     ss = np.random.SeedSequence(seed)
     boot_rng, perm_rng = (np.random.default_rng(child) for child in ss.spawn(2))
-    p_value = permutation_pvalues(y, s, rho, method, n_perm, perm_rng)
-    c_p_value = permutation_pvalues(y, log_flop, c_rho, method, n_perm, perm_rng)
+    p_value = permutation_pvalues(y, s, rho, method, n_perm, perm_rng, max_bytes=work)
+    c_p_value = permutation_pvalues(y, log_flop, c_rho, method, n_perm, perm_rng, max_bytes=work)
 
     k = len(targets_sorted)
     lows = {name: np.full(k, np.nan) for name in ("rho", "c_rho", "slope")}
@@ -325,21 +362,11 @@ def audit(
     n_valid = np.zeros(k, dtype=np.int64)
     notes: list[list[str]] = [[] for _ in range(k)]
     if n_boot > 0:
-        weights = bootstrap_weights(n, n_boot, boot_rng)
-        boots = [np.empty((n_boot, k)) for _ in range(3)]
-        for lo in range(0, n_boot, _CHUNK):
-            w = weights[lo : lo + _CHUNK]
-            fit = _fit(x, w, reference=reference, **fit_args)
-            for out, stat in zip(boots, statistics(w, fit.scores), strict=True):
-                stat[~fit.valid] = np.nan
-                out[lo : lo + len(w)] = stat
-            if progress is not None:
-                progress(min(lo + _CHUNK, n_boot), n_boot)
+        blocks = (BlockTask(lo, counts) for lo, counts in resample_blocks(n, n_boot, boot_rng))
+        boots = run_blocks(block_statistics, blocks, n_boot, executor, progress)
         jack = None
         if ci_method == "bca":
-            wj = jackknife_weights(n)
-            jfit = _fit(x, wj, reference=reference, **fit_args)
-            jack = list(statistics(wj, jfit.scores))
+            jack = run_blocks(block_statistics, jackknife_tasks(n), n, executor)
         for idx, (name, est) in enumerate((("rho", rho), ("c_rho", c_rho), ("slope", slope))):
             lo_, hi_, valid, why = confidence_intervals(
                 boots[idx],

@@ -31,7 +31,7 @@ from evalgap._json import column_types, frame_from_records, frame_to_records
 from evalgap._params import Interval, StrOptions, validate_params
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
-from evalgap.stats._weighted import midrank_matrix, weighted_midranks
+from evalgap.stats._weighted import SortedColumns, weighted_midranks
 
 __all__ = ["PCA_MATRICES", "CapabilitiesScore", "capabilities_score"]
 
@@ -274,9 +274,8 @@ def _fit(
 
     if pca == "spearman":
         if mode == "paper":
-            # Fixed values: every resample's ranks are one product with the midrank matrices.
-            mats = np.hstack([midrank_matrix(x[:, j], universe) for j in range(x.shape[1])])
-            ranks = (wu @ mats).reshape(len(wu), x.shape[1], -1) + 0.5
+            # Fixed values, sorted once: every resample's ranks are a cumulative sum.
+            ranks = SortedColumns(x, universe[:, None]).midranks(wu)
         else:
             ranks = weighted_midranks(np.swapaxes(z, -1, -2), wu[:, None, :])
         matrix = _weighted_corr_matrix(np.swapaxes(ranks, -1, -2), wu)

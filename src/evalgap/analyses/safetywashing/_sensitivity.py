@@ -67,13 +67,22 @@ from evalgap.analyses.safetywashing._capability import (
     check_capability_inputs,
     universe_of,
 )
+from evalgap.analyses.safetywashing._resampling import (
+    BlockStatistics,
+    BlockTask,
+    Statistic,
+    fit_rows,
+    run_blocks,
+)
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, verdict_of
+from evalgap.stats._budget import audit_memory, require_memory, resolve_budget
 from evalgap.stats._correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
 from evalgap.stats._resample import (
     CI_METHODS,
+    RESAMPLE_BLOCK,
     CIMethod,
     bootstrap_weights,
     confidence_intervals,
@@ -314,6 +323,7 @@ def _evaluate(
     ci_method: CIMethod,
     rng: np.random.Generator | None,
     boot_all: FloatArray | None,
+    work: int,
 ) -> _Outcome:
     k = y.shape[1]
     nan = np.full(k, np.nan)
@@ -332,7 +342,7 @@ def _evaluate(
     fit_args = {"mode": v.mode, "pca": v.pca, "impute_rank": rank, "universe": universe}
     w0 = v.keep.astype(float)
     fit = _fit(x, w0[None, :], reference=reference, **fit_args)
-    plan = CorrelationPlan(y, universe, v.method)
+    plan = CorrelationPlan(y, universe, v.method, max_bytes=work // 2)
     rho = plan.correlations(fit.scores[0], w0[None, :])[0]
     counts = (~np.isnan(y) & universe[:, None]).sum(axis=0)
     rho = np.where(counts >= MIN_MODELS, rho, np.nan)
@@ -346,20 +356,24 @@ def _evaluate(
         kept = np.flatnonzero(v.keep)
         w = np.zeros((n_boot, len(v.keep)))
         w[:, kept] = bootstrap_weights(len(kept), n_boot, rng)
-    boot = np.empty((n_boot, k))
-    for lo in range(0, n_boot, 1000):
-        wb = w[lo : lo + 1000]
-        bfit = _fit(x, wb, reference=fit.loadings[0], **fit_args)
-        stat = plan.correlations(bfit.scores, wb)
-        stat[~bfit.valid] = np.nan
-        boot[lo : lo + len(wb)] = stat
+    stats = BlockStatistics(
+        x,
+        fit_args,
+        fit.loadings[0],
+        [Statistic(plan)],
+        fit_rows=fit_rows(work // 2, len(x), len(v.caps), v.mode == "impute"),
+    )
+    blocks = (BlockTask(lo, w[lo : lo + RESAMPLE_BLOCK]) for lo in range(0, n_boot, RESAMPLE_BLOCK))
+    boot = run_blocks(stats, blocks, n_boot)[0]
     jack = None
     if ci_method == "bca":
         kept = np.flatnonzero(v.keep)
         wj = np.zeros((len(kept), len(v.keep)))
         wj[:, kept] = jackknife_weights(len(kept))
-        jfit = _fit(x, wj, reference=fit.loadings[0], **fit_args)
-        jack = plan.correlations(jfit.scores, wj)
+        rows = range(0, len(kept), RESAMPLE_BLOCK)
+        jack = run_blocks(
+            stats, (BlockTask(lo, wj[lo : lo + RESAMPLE_BLOCK]) for lo in rows), len(kept)
+        )[0]
     low, high, _, _ = confidence_intervals(
         boot, rho, jack, confidence_level=confidence_level, method=ci_method
     )
@@ -414,6 +428,7 @@ def sensitivity(
     confidence_level: float = 0.95,
     ci_method: CIMethod = "bca",
     seed: int = 0,
+    max_memory: str | int | None = None,
 ) -> SensitivityResult:
     """How much each benchmark's capabilities correlation and verdict depend on the
     analysis choices.
@@ -439,6 +454,9 @@ def sensitivity(
         The intervals' coverage and method when ``n_boot > 0``.
     seed
         Seed for the bootstrap: the same seed gives the same output.
+    max_memory
+        Memory budget (bytes, or text such as ``"2GB"``); default half of the memory
+        available. A request that cannot fit is refused before it starts.
 
     Returns
     -------
@@ -522,6 +540,15 @@ def sensitivity(
     ref_loadings = dict(zip(caps_sorted, base_fit.loadings[0], strict=True))
 
     variants = _variants(kinds, caps_sorted, mode, pca, method, fam, n)
+    budget = resolve_budget(max_memory)
+    need = audit_memory(n, len(targets), len(caps), n_boot, 0, method=method, ci_method=ci_method)
+    # every variant's resamples share one weight matrix
+    require_memory(
+        need.minimum + 8 * n * n_boot,
+        budget,
+        f"a sensitivity analysis of {len(targets)} benchmarks on {n} models with "
+        f"{n_boot:,} resamples per variant",
+    )
     boot_rng = np.random.default_rng(np.random.SeedSequence(seed))
     boot_all = bootstrap_weights(n, n_boot, boot_rng) if n_boot > 0 else None
     common = {
@@ -534,6 +561,7 @@ def sensitivity(
         "confidence_level": confidence_level,
         "ci_method": ci_method,
         "boot_all": boot_all,
+        "work": max(budget - need.fixed - 8 * n * n_boot, need.per_row),
     }
     base = _evaluate(baseline, rng=boot_rng, **common)
     if base.status != "ok":
