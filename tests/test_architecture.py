@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "evalgap._version",
             "evalgap.errors",
+            "evalgap._memory",
             "evalgap._params",
             "evalgap._json",
             "evalgap._output",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import evalgap
+from evalgap._memory import format_bytes, memory_budget
 from evalgap._params import (
     BANDS,
     N_RESAMPLES,
@@ -21,13 +22,11 @@ from evalgap._params import (
     choices,
     constraints_of,
     describe,
-    format_bytes,
-    memory_budget,
     parse,
-    permutation_bytes,
     resample_bytes,
 )
 from evalgap.errors import AnalysisError, ParameterError
+from evalgap.stats import audit_memory
 from synthetic_panels import make_panel
 
 
@@ -127,34 +126,39 @@ def test_the_cli_reads_the_api_declarations():
 
 
 def test_resamples_over_the_memory_budget_are_refused_with_the_estimate(monkeypatch):
-    monkeypatch.setenv("EVALGAP_MAX_MEMORY", "64M")
+    monkeypatch.setenv("EVALGAP_MAX_MEMORY", "64MB")
     panel = make_panel(n_models=12)
     with pytest.raises(ParameterError) as exc:
         evalgap.audit(panel, n_boot=10**12, n_perm=0)
     line = exc.value.line()
     assert line.startswith("n_boot must be at most ")
-    assert "12 models x" in line and "of memory, over the 64 MiB limit (EVALGAP_MAX_MEMORY)" in line
+    assert "12 models x" in line and "of memory, over the 64 MB budget (EVALGAP_MAX_MEMORY)" in line
     largest = int(line.split("at most ")[1].split()[0])
-    # The largest allowed is within the budget, one more is not.
-    k = panel.scores.shape[1]
-    assert resample_bytes(largest, 12, k) <= 64 * 2**20 < resample_bytes(largest + 1, 12, k)
+    # The largest allowed fits the budget with the audit's own estimate, one more does not.
+    k, p = panel.scores.shape[1], len(panel.default_capabilities)
+    assert audit_memory(12, k, p, largest, 0).minimum <= 64 * 10**6
+    assert audit_memory(12, k, p, largest + 1, 0).minimum > 64 * 10**6
+    # The argument beats the environment, and that is what the message names.
+    with pytest.raises(ParameterError, match=r"over the 1 GB budget \(--max-memory"):
+        evalgap.audit(panel, n_boot=10**12, n_perm=0, max_memory="1GB")
 
 
-def test_memory_budget_from_the_environment(monkeypatch):
-    monkeypatch.setenv("EVALGAP_MAX_MEMORY", "1.5G")
+def test_memory_budget_precedence(monkeypatch):
+    monkeypatch.setenv("EVALGAP_MAX_MEMORY", "1.5GiB")
     assert memory_budget() == (int(1.5 * 2**30), "EVALGAP_MAX_MEMORY")
+    assert memory_budget("2GB")[0] == 2 * 10**9
     monkeypatch.setenv("EVALGAP_MAX_MEMORY", "2048")
     assert memory_budget()[0] == 2048
     monkeypatch.setenv("EVALGAP_MAX_MEMORY", "much")
-    with pytest.raises(ParameterError, match="EVALGAP_MAX_MEMORY must be a size"):
+    with pytest.raises(ParameterError, match="EVALGAP_MAX_MEMORY must be a memory size"):
         memory_budget()
     monkeypatch.delenv("EVALGAP_MAX_MEMORY")
-    assert memory_budget()[0] > 0
+    size, origin = memory_budget()
+    assert size > 0 and origin.startswith("half of the memory available")
 
 
 def test_estimates_grow_with_the_request():
     assert resample_bytes(0, 26, 178) == 0
     assert resample_bytes(20_000, 26, 178) > resample_bytes(10_000, 26, 178)
-    assert permutation_bytes(10_000, 26, 178, n_sizes=3) > permutation_bytes(10_000, 26, 178)
-    assert format_bytes(1536) == "1.5 KiB" and format_bytes(10) == "10 B"
+    assert format_bytes(1536) == "1.54 kB" and format_bytes(10) == "10 B"
     check_memory(MemoryNeed("n_boot", 0, lambda b: 10**30, "nothing"))  # 0 costs nothing

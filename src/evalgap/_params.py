@@ -11,7 +11,7 @@ any one may hold (``None`` in the list allows ``None``). The command line derive
 
 Resamples and permutations are also bounded by the memory they would need, which depends
 on the data: a function passes ``memory=`` to :func:`validate_params` to estimate it from
-its arguments, and a request over the budget (:func:`memory_budget`) is refused with the
+its arguments, and a request over the budget (:func:`evalgap._memory.memory_budget`) is refused with the
 estimate instead of failing later with a MemoryError.
 
 This module is pure Python (no NumPy), so the command line can use it before anything
@@ -24,13 +24,13 @@ import functools
 import inspect
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import PurePath
 from typing import Any, TypeVar
 
+from evalgap._memory import format_bytes, memory_budget
 from evalgap.errors import ParameterError
 
 __all__ = [
@@ -51,10 +51,7 @@ __all__ = [
     "choices",
     "constraints_of",
     "describe",
-    "format_bytes",
-    "memory_budget",
     "parse",
-    "permutation_bytes",
     "resample_bytes",
     "validate_params",
 ]
@@ -344,38 +341,8 @@ def choices(constraints: Sequence[Constraint | None] | Constraint) -> tuple[str,
 
 
 # -- memory ---------------------------------------------------------------------------------
-# A small estimate of what resampling holds in memory. Its future home is the statistics
-# engine's memory-budget module (evalgap.stats._budget, with --max-memory); until that
-# lands, the analyses estimate with these two functions.
-
-_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-
-
-def format_bytes(n: float) -> str:
-    """``1536`` -> ``'1.5 KiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} PiB"  # pragma: no cover
-
-
-def memory_budget() -> tuple[int, str]:
-    """(bytes, where the figure comes from): ``EVALGAP_MAX_MEMORY`` (``8G``, ``512M`` or
-    bytes) if set, else half of this machine's physical memory, else 4 GiB."""
-    env = os.environ.get("EVALGAP_MAX_MEMORY", "").strip()
-    if env:
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgtb]?)(?:i?b)?", env.lower())
-        if not match:
-            raise ParameterError(
-                "EVALGAP_MAX_MEMORY", f"must be a size like 8G, 512M or 1000000, got {env!r}"
-            )
-        return int(float(match.group(1)) * _UNITS[match.group(2)]), "EVALGAP_MAX_MEMORY"
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return 4 * 2**30, "the default; set EVALGAP_MAX_MEMORY to change it"
-    return total // 2, "half of this machine's memory; set EVALGAP_MAX_MEMORY to change it"
+# What a parameter's value would hold in memory, checked against the one budget
+# (evalgap._memory) before the function runs.
 
 
 def resample_bytes(
@@ -398,14 +365,6 @@ def resample_bytes(
     return 16 * b * n + 8 * b * k * replicates + 32 * min(b, chunk) * n * k
 
 
-def permutation_bytes(n_perm: int, n_models: int, n_columns: int, *, n_sizes: int = 1) -> int:
-    """About how many bytes ``n_perm`` permutations hold at once: one (P, m) index array
-    per distinct number of models m (``n_sizes`` of them) and a few (k, P) arrays of
-    permuted statistics."""
-    p, n, k = int(n_perm), int(n_models), max(int(n_columns), 1)
-    return 8 * p * (n * max(int(n_sizes), 1) + 3 * k)
-
-
 @dataclass(frozen=True)
 class MemoryNeed:
     """What one parameter's value would cost: ``bytes_for(value)`` and what it is spent on
@@ -417,16 +376,23 @@ class MemoryNeed:
     what: str
 
 
-def check_memory(need: MemoryNeed) -> None:
-    """Refuse ``need.value`` when its estimate is over :func:`memory_budget`, with the
-    largest value that fits and the estimate in the message."""
+def check_memory(need: MemoryNeed, max_memory: str | int | float | None = None) -> None:
+    """Refuse ``need.value`` when its estimate is over the budget (:func:`memory_budget`
+    with ``max_memory``), with the largest value that fits and the estimate in the message."""
     value = int(need.value)
     if value <= 0:
         return
-    budget, origin = memory_budget()
+    budget, origin = memory_budget(max_memory)
     estimate = need.bytes_for(value)
     if estimate <= budget:
         return
+    over = f"over the {format_bytes(budget)} budget ({origin})"
+    if need.bytes_for(0) > budget:
+        raise ParameterError(
+            need.param,
+            f"cannot be met: {need.what} needs about {format_bytes(need.bytes_for(0))} of memory "
+            f"before any resampling, {over}",
+        )
     lo, hi = 0, value  # the largest value within budget, by bisection (bytes_for grows)
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -437,7 +403,7 @@ def check_memory(need: MemoryNeed) -> None:
     raise ParameterError(
         need.param,
         f"must be at most {lo} here, got {_num(value)}: that many for {need.what} would need about "
-        f"{format_bytes(estimate)} of memory, over the {format_bytes(budget)} limit ({origin})",
+        f"{format_bytes(estimate)} of memory, {over}",
     )
 
 
@@ -489,7 +455,7 @@ def validate_params(
                 check(name, bound.arguments[name], allowed)
             if memory is not None:
                 for need in memory(bound.arguments):
-                    check_memory(need)
+                    check_memory(need, bound.arguments.get("max_memory"))
             return func(*args, **kwargs)
 
         wrapper.__evalgap_params__ = dict(constraints)  # type: ignore[attr-defined]

@@ -413,13 +413,18 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         default=10_000,
         help="permutations for p-values; 0 turns them off (default: 10000)",
     )
-    stats.add_argument(
+    add_memory_argument(stats)
+    add_interval_arguments(stats)
+
+
+def add_memory_argument(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--max-memory",
         metavar="SIZE",
         help="memory budget, e.g. 2GB or 500MB: work is chunked to fit it and a request "
-        "that cannot fit is refused up front (default: half of the available memory)",
+        "that cannot fit is refused up front (default: EVALGAP_MAX_MEMORY, else half of "
+        "the available memory)",
     )
-    add_interval_arguments(stats)
 
 
 def add_interval_arguments(group: argparse._ArgumentGroup) -> None:

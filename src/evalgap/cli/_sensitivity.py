@@ -27,6 +27,7 @@ from evalgap.cli._common import (
     add_analysis_arguments,
     add_html_argument,
     add_interval_arguments,
+    add_memory_argument,
     add_output_arguments,
     add_panel_arguments,
     api_option,
@@ -95,6 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="bootstrap resamples per variant for interval verdicts (default: 0, bands of "
         "point estimates only)",
     )
+    add_memory_argument(stats)
     add_interval_arguments(stats)
     out = add_output_arguments(parser)
     out.add_argument(
@@ -140,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         confidence_level=args.confidence,
         ci_method=args.ci,
         seed=args.seed,
+        max_memory=args.max_memory,
     )
     if fmt == "json":
         text = result.to_json()

@@ -93,8 +93,8 @@ def vega_bundle() -> str:
     bundle = _build_bundle()
     try:
         write_atomic(path, bundle)
-    except OSError:
-        pass  # a read-only cache: rebuild next time
+    except (OSError, InputError):
+        pass  # a read-only or blocked cache (a file where its folder should be): rebuild next time
     return bundle
 
 

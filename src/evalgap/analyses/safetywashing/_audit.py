@@ -9,7 +9,7 @@ permutation p-value, and a verdict.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from numbers import Integral
 from typing import Any, ClassVar
@@ -26,8 +26,6 @@ from evalgap._params import (
     Interval,
     MemoryNeed,
     StrOptions,
-    permutation_bytes,
-    resample_bytes,
     validate_params,
 )
 from evalgap.analyses.safetywashing._capability import (
@@ -53,7 +51,7 @@ from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
-from evalgap.stats._budget import audit_memory, require_memory, resolve_budget
+from evalgap.stats._budget import audit_memory, resolve_budget
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
     CorrelationMethod,
@@ -177,19 +175,26 @@ def _check_targets(
 
 
 def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
-    """What the bootstrap and the permutations would hold, sized by the whole panel."""
+    """What the run would hold with its smallest chunks (:func:`audit_memory`), sized by
+    the whole panel, as a function of the resamples and of the permutations asked for."""
     panel = args["panel"]
     if not isinstance(panel, Panel):
         return []
     n, k = panel.scores.shape
-    # One set of permutations per distinct number of models with a score.
-    sizes = len(set(panel.scores.notna().sum().tolist()))
+    named = args["capabilities"]
+    p = len(named) if isinstance(named, Sized) else len(panel.default_capabilities) or k
     what = f"{n} models x {k} benchmarks"
+    shape = {"method": args["method"], "ci_method": args["ci_method"]}
+
+    def with_boot(b: int) -> int:
+        return audit_memory(n, k, p, b, args["n_perm"], **shape).minimum
+
+    def with_perm(perm: int) -> int:
+        return audit_memory(n, k, p, args["n_boot"], perm, **shape).minimum
+
     return [
-        MemoryNeed("n_boot", args["n_boot"], lambda b: resample_bytes(b, n, k), what),
-        MemoryNeed(
-            "n_perm", args["n_perm"], lambda p: permutation_bytes(p, n, k, n_sizes=sizes), what
-        ),
+        MemoryNeed("n_boot", args["n_boot"], with_boot, what),
+        MemoryNeed("n_perm", args["n_perm"], with_perm, what),
     ]
 
 
@@ -306,14 +311,11 @@ def audit(
     if impute and not 1 <= impute_rank < len(caps):
         raise AnalysisError(f"impute_rank must be between 1 and {len(caps) - 1}, got {impute_rank}")
 
+    # the request was checked against the budget before the call (_memory); here the
+    # budget only sizes the chunks
     budget = resolve_budget(max_memory)
     need = audit_memory(
         n, len(targets_sorted), len(caps), n_boot, n_perm, method=method, ci_method=ci_method
-    )
-    require_memory(
-        need.minimum,
-        budget,
-        f"an audit of {len(targets_sorted)} benchmarks on {n} models with {n_boot:,} resamples",
     )
     # what a block of resamples may use beyond what the whole run keeps
     work = max(budget - need.fixed, need.per_row)

@@ -37,7 +37,7 @@ baseline's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any, ClassVar
@@ -54,7 +54,6 @@ from evalgap._params import (
     Interval,
     MemoryNeed,
     StrOptions,
-    resample_bytes,
     validate_params,
 )
 from evalgap.analyses.safetywashing._audit import _check_benchmarks
@@ -78,7 +77,7 @@ from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, verdict_of
-from evalgap.stats._budget import audit_memory, require_memory, resolve_budget
+from evalgap.stats._budget import audit_memory, resolve_budget
 from evalgap.stats._correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
 from evalgap.stats._resample import (
     CI_METHODS,
@@ -385,18 +384,20 @@ def _evaluate(
 
 
 def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
-    """The resample counts of all models and of one variant's, and one variant's replicates."""
+    """One variant's audit with its smallest chunks (:func:`audit_memory`) plus the one
+    weight matrix every variant's resamples share."""
     panel = args["panel"]
     if not isinstance(panel, Panel):
         return []
     n, k = panel.scores.shape
-    need = MemoryNeed(
-        "n_boot",
-        args["n_boot"],
-        lambda b: resample_bytes(b, 2 * n, k, replicates=1),
-        f"{n} models x {k} benchmarks",
-    )
-    return [need]
+    named = args["capabilities"]
+    p = len(named) if isinstance(named, Sized) else len(panel.default_capabilities) or k
+    shape = {"method": args["method"], "ci_method": args["ci_method"]}
+
+    def with_boot(b: int) -> int:
+        return audit_memory(n, k, p, b, 0, **shape).minimum + 8 * n * b
+
+    return [MemoryNeed("n_boot", args["n_boot"], with_boot, f"{n} models x {k} benchmarks")]
 
 
 @validate_params(
@@ -540,15 +541,9 @@ def sensitivity(
     ref_loadings = dict(zip(caps_sorted, base_fit.loadings[0], strict=True))
 
     variants = _variants(kinds, caps_sorted, mode, pca, method, fam, n)
+    # checked against the budget before the call (_memory); here it sizes the chunks
     budget = resolve_budget(max_memory)
     need = audit_memory(n, len(targets), len(caps), n_boot, 0, method=method, ci_method=ci_method)
-    # every variant's resamples share one weight matrix
-    require_memory(
-        need.minimum + 8 * n * n_boot,
-        budget,
-        f"a sensitivity analysis of {len(targets)} benchmarks on {n} models with "
-        f"{n_boot:,} resamples per variant",
-    )
     boot_rng = np.random.default_rng(np.random.SeedSequence(seed))
     boot_all = bootstrap_weights(n, n_boot, boot_rng) if n_boot > 0 else None
     common = {
