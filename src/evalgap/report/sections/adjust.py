@@ -22,7 +22,7 @@ __all__ = ["adjust_section", "contribution"]
 _ASSESS_CLASS = {
     "safer than capabilities predict": "v-low",
     "less safe than capabilities predict": "v-high",
-    "within expectation": "v-uncertain",
+    "within expectation": "v-undetermined",
 }
 
 
@@ -178,7 +178,7 @@ def _residual_spec(rank: pd.DataFrame, level: float) -> dict[str, Any]:
         "axis": {"title": None, "labelLimit": 240, "labelFontSize": 10},
     }
     domain = list(_ASSESS_CLASS)
-    colors = [LEVEL_COLORS["low"], LEVEL_COLORS["high"], LEVEL_COLORS["uncertain"]]
+    colors = [LEVEL_COLORS["low"], LEVEL_COLORS["high"], LEVEL_COLORS["undetermined"]]
     color = {
         "field": "assessment",
         "type": "nominal",
