@@ -43,6 +43,52 @@ def _isotonic_predict(x: np.ndarray, y: np.ndarray, keep: np.ndarray, at: float)
     return float(np.interp(at, x[keep], fit))
 
 
+# Coverage by capability tercile (declared before running): the locally studentized
+# interval is approximate (a t quantile on residuals scaled by a fitted function), so each
+# tercile's coverage at nominal 0.90 must lie in [0.87, 0.95]: 3 Monte-Carlo SEs below
+# (about 870 model-draws per tercile) and a little more above, where a conservative
+# interval errs on the safe side.
+TERCILE_BAND = (LEVEL - 0.03, LEVEL + 0.05)
+TERCILE_MODELS, TERCILE_REPS = 26, 100
+TRUTHS = {
+    "linear": (lambda s: 0.5 * s, lambda s: 0.1 + 0 * s),
+    "heteroscedastic": (lambda s: 0.5 * s, lambda s: 0.1 * np.exp(0.6 * s)),
+    "logistic": (lambda s: 1 / (1 + np.exp(-3 * s)), lambda s: 0.1 + 0 * s),
+    "u-shaped": (lambda s: 0.5 * s * s, lambda s: 0.1 + 0 * s),
+}
+
+
+def tercile_coverage(truth: str, scale: str, seed: int = 3) -> np.ndarray:
+    """Coverage of the null (no offset) by each capability tercile, fit ``auto``."""
+    mean, sd = TRUTHS[truth]
+    rng = np.random.default_rng(seed)
+    hits, counts = np.zeros(3), np.zeros(3)
+    for _ in range(TERCILE_REPS):
+        s = rng.normal(size=TERCILE_MODELS)
+        y = mean(s) + sd(s) * rng.normal(size=TERCILE_MODELS)
+        out = adjusted_scores(s, y, confidence_level=LEVEL, scale=scale)
+        covered = ((out["residual_low"] <= 0) & (0 <= out["residual_high"])).to_numpy()
+        tercile = np.digitize(s, np.quantile(s, [1 / 3, 2 / 3]))
+        for t in range(3):
+            hits[t] += covered[tercile == t].sum()
+            counts[t] += (tercile == t).sum()
+    return hits / counts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth", list(TRUTHS))
+def test_local_scale_covers_every_capability_tercile(truth):
+    coverage = tercile_coverage(truth, "local")
+    assert (coverage >= TERCILE_BAND[0]).all() and (coverage <= TERCILE_BAND[1]).all(), coverage
+
+
+def test_constant_scale_misses_the_top_tercile_when_scatter_grows():
+    """The failure the local scale fixes: with constant scale the most capable third of
+    models is covered far below nominal when scores scatter more among them."""
+    coverage = tercile_coverage("heteroscedastic", "constant")
+    assert coverage[2] < LEVEL - 0.1 and coverage[0] > LEVEL + 0.05, coverage
+
+
 def test_linear_leave_one_out_equals_explicit_refits():
     rng = np.random.default_rng(0)
     n = 15

@@ -1,0 +1,156 @@
+"""The README's simulation tables: verdict error rates, audit-interval coverage across rho,
+the family bootstrap, simultaneous intervals, and adjusted-score coverage by capability
+tercile; then the verdict counts of both Safetywashing panels at defaults.
+
+Larger versions of what ``tests/test_coverage.py``, ``tests/test_verdicts.py`` and
+``tests/test_adjust.py`` check. Prints its tables; takes a few minutes on 2 cores.
+
+    EVALGAP_DATA_DIR=../shared/data python bench/simulate_verdicts.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+import evalgap
+from evalgap.analyses.safetywashing._simulate import (
+    coverage_table,
+    simulate_audits,
+    verdict_rates,
+)
+
+# The four truths of tests/test_adjust.py: mean and SD of the safety score given s.
+TRUTHS = {
+    "linear": (lambda s: 0.5 * s, lambda s: 0.1 + 0 * s),
+    "heteroscedastic": (lambda s: 0.5 * s, lambda s: 0.1 * np.exp(0.6 * s)),
+    "logistic": (lambda s: 1 / (1 + np.exp(-3 * s)), lambda s: 0.1 + 0 * s),
+    "u-shaped": (lambda s: 0.5 * s * s, lambda s: 0.1 + 0 * s),
+}
+pd.set_option("display.width", 200)
+pd.set_option("display.max_columns", 30)
+
+
+def section(title: str) -> None:
+    print(f"\n## {title}\n", flush=True)
+
+
+def verdicts() -> None:
+    section("Verdict rates (share of data sets), 95% BCa, equivalence margin 0.4")
+    for n, panels, reps in ((26, 40, 50), (100, 20, 40)):
+        t = time.perf_counter()
+        frame = simulate_audits(n, (0.0, 0.2, 0.5, 0.8, 0.87), panels=panels, reps=reps, seed=101)
+        rates = verdict_rates(frame)
+        rates.insert(0, "models", n)
+        print(rates.round(3).to_string(index=False))
+        cov = coverage_table(frame)
+        cov.insert(0, "models", n)
+        print(cov.round(3).to_string(index=False))
+        print(f"({time.perf_counter() - t:.0f} s)", flush=True)
+
+
+def percentile_vs_bca() -> None:
+    section("Audit-interval coverage, BCa vs percentile, 26 models")
+    for method in ("bca", "percentile"):
+        frame = simulate_audits(
+            26, (0.0, 0.5, 0.87), panels=20, reps=50, seed=202, audit_args={"ci_method": method}
+        )
+        cov = coverage_table(frame)
+        cov.insert(0, "method", method)
+        print(cov.round(3).to_string(index=False), flush=True)
+
+
+def families() -> None:
+    section("Family bootstrap: 10 families x 3 models, rho 0.5, shared family effect")
+    rows = []
+    for icc in (0.0, 0.5, 0.8):
+        for unit in ("models", "families"):
+            frame = simulate_audits(
+                30, (0.5,), panels=16, reps=50, seed=303, family_size=3, icc=icc,
+                audit_args={"resample": unit},
+            )  # fmt: skip
+            row = coverage_table(frame).iloc[0].to_dict()
+            rows.append({"family_share": icc, "resample": unit, **row})
+    print(pd.DataFrame(rows).round(3).to_string(index=False), flush=True)
+
+
+def simultaneous() -> None:
+    section("Simultaneous intervals: 20 benchmarks per panel, 26 models, rho mixed")
+    frame = simulate_audits(
+        26, (0.0, 0.3, 0.6, 0.85), panels=100, reps=5, seed=404,
+        audit_args={"simultaneous": True},
+    )  # fmt: skip
+    covered = (frame["simultaneous_ci_low"] <= frame["rho"]) & (
+        frame["rho"] <= frame["simultaneous_ci_high"]
+    )
+    each = (frame["ci_low"] <= frame["rho"]) & (frame["rho"] <= frame["ci_high"])
+    fw_sim = covered.groupby(frame["panel"]).all().mean()
+    fw_each = each.groupby(frame["panel"]).all().mean()
+    print(
+        f"all 20 intervals cover at once: simultaneous {fw_sim:.3f}, per-benchmark 95% "
+        f"{fw_each:.3f} (100 panels); per-benchmark coverage of the simultaneous intervals "
+        f"{covered.mean():.3f}; mean width simultaneous "
+        f"{(frame['simultaneous_ci_high'] - frame['simultaneous_ci_low']).mean():.3f} vs "
+        f"{(frame['ci_high'] - frame['ci_low']).mean():.3f}",
+        flush=True,
+    )
+
+
+def adjusted() -> None:
+    section("Adjusted-score coverage by capability tercile, nominal 0.90, 26 models, 400 sets")
+    rows = []
+    for truth, (mean, sd) in TRUTHS.items():
+        for scale in ("local", "constant"):
+            rng = np.random.default_rng(505)
+            hits, counts = np.zeros(3), np.zeros(3)
+            for _ in range(400):
+                s = rng.normal(size=26)
+                y = mean(s) + sd(s) * rng.normal(size=26)
+                out = evalgap.adjusted_scores(s, y, confidence_level=0.9, scale=scale)
+                ok = ((out["residual_low"] <= 0) & (0 <= out["residual_high"])).to_numpy()
+                tercile = np.digitize(s, np.quantile(s, [1 / 3, 2 / 3]))
+                for t in range(3):
+                    hits[t] += ok[tercile == t].sum()
+                    counts[t] += (tercile == t).sum()
+            cov = hits / counts
+            rows.append(
+                {"truth": truth, "scale": scale, "bottom": cov[0], "middle": cov[1], "top": cov[2]}
+            )
+    print(pd.DataFrame(rows).round(3).to_string(index=False), flush=True)
+
+
+def panels() -> None:
+    section("Verdicts on the Safetywashing panels at defaults")
+    data_dir = os.environ.get("EVALGAP_DATA_DIR")
+    for name in ("safetywashing-2024:chat", "safetywashing-2024:base"):
+        panel = evalgap.load_panel(name, data_dir=data_dir)
+        result = evalgap.audit(panel)
+        t = result.table
+        excludes = ((t["ci_low"] > 0) | (t["ci_high"] < 0)).sum()
+        fam = t.drop_duplicates("family")
+        print(
+            f"{name}: {len(t)} benchmarks, {excludes} intervals exclude 0; "
+            f"p < 0.05: {(t['p_value'] < 0.05).sum()}, q < 0.05 (BH): {(t['q_value'] < 0.05).sum()}, "
+            f"BY: {(t['q_value_by'] < 0.05).sum()}; families {len(fam)}, family q < 0.05: "
+            f"{(fam['family_q_value'] < 0.05).sum()}"
+        )
+        print(t["verdict"].value_counts().to_string(), flush=True)
+        adj = evalgap.adjust(panel)
+        a = adj.table
+        print(
+            f"adjust: {len(a)} model-benchmark pairs, flagged by interval "
+            f"{(a['assessment'] != 'within expectation').mean():.3f}, q < 0.05 "
+            f"{(a['q_value'] < 0.05).sum()}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["verdicts", "percentile_vs_bca", "families", "simultaneous",
+                             "adjusted", "panels"]  # fmt: skip
+    for name in which:
+        globals()[name]()
