@@ -20,7 +20,9 @@ import pandas as pd
 import evalgap
 from evalgap.analyses.safetywashing._simulate import (
     coverage_table,
-    simulate_audits,
+    simulate_family_coverage,
+    simulate_verdicts,
+    simulated_panel,
     verdict_rates,
 )
 
@@ -41,49 +43,50 @@ def section(title: str) -> None:
 
 def verdicts() -> None:
     section("Verdict rates (share of data sets), 95% BCa, equivalence margin 0.4")
-    for n, panels, reps in ((26, 40, 50), (100, 20, 40)):
+    for n, datasets in ((26, 4000), (100, 1500)):
         t = time.perf_counter()
-        frame = simulate_audits(n, (0.0, 0.2, 0.5, 0.8, 0.87), panels=panels, reps=reps, seed=101)
+        frame = simulate_verdicts(n, (0.0, 0.2, 0.5, 0.8), datasets=datasets, seed=101)
         rates = verdict_rates(frame)
         rates.insert(0, "models", n)
         print(rates.round(3).to_string(index=False))
-        cov = coverage_table(frame)
-        cov.insert(0, "models", n)
-        print(cov.round(3).to_string(index=False))
         print(f"({time.perf_counter() - t:.0f} s)", flush=True)
 
 
-def percentile_vs_bca() -> None:
-    section("Audit-interval coverage, BCa vs percentile, 26 models")
-    for method in ("bca", "percentile"):
-        frame = simulate_audits(
-            26, (0.0, 0.5, 0.87), panels=20, reps=50, seed=202, audit_args={"ci_method": method}
-        )
-        cov = coverage_table(frame)
-        cov.insert(0, "method", method)
-        print(cov.round(3).to_string(index=False), flush=True)
+def coverage() -> None:
+    section("Audit-interval coverage of the population Spearman rho, 95%")
+    for n, datasets in ((26, 4000), (100, 1500)):
+        for method in ("bca", "percentile"):
+            frame = simulate_verdicts(
+                n, (0.0, 0.5, 0.87), datasets=datasets, seed=202, ci_method=method
+            )
+            cov = coverage_table(frame)
+            cov.insert(0, "method", method)
+            cov.insert(0, "models", n)
+            print(cov.round(3).to_string(index=False), flush=True)
 
 
 def families() -> None:
     section("Family bootstrap: 10 families x 3 models, rho 0.5, shared family effect")
     rows = []
     for icc in (0.0, 0.5, 0.8):
-        for unit in ("models", "families"):
-            frame = simulate_audits(
-                30, (0.5,), panels=16, reps=50, seed=303, family_size=3, icc=icc,
-                audit_args={"resample": unit},
-            )  # fmt: skip
-            row = coverage_table(frame).iloc[0].to_dict()
-            rows.append({"family_share": icc, "resample": unit, **row})
-    print(pd.DataFrame(rows).round(3).to_string(index=False), flush=True)
+        frame = simulate_family_coverage(
+            30, 0.5, family_size=3, icc=icc, panels=300, reps=3, seed=303
+        )
+        cov = coverage_table(frame, by="resample")
+        cov.insert(0, "family_share", icc)
+        rows.append(cov)
+    print(pd.concat(rows).round(3).to_string(index=False), flush=True)
 
 
 def simultaneous() -> None:
     section("Simultaneous intervals: 20 benchmarks per panel, 26 models, rho mixed")
-    frame = simulate_audits(
-        26, (0.0, 0.3, 0.6, 0.85), panels=100, reps=5, seed=404,
-        audit_args={"simultaneous": True},
-    )  # fmt: skip
+    frames = []
+    for p in range(100):
+        panel = simulated_panel(26, (0.0, 0.3, 0.6, 0.85), reps=5, seed=404 + p)
+        table = evalgap.audit(panel, n_boot=1000, n_perm=0, seed=p, simultaneous=True).table
+        table = table.assign(panel=p, rho=[float(b.split("#")[0]) for b in table["benchmark"]])
+        frames.append(table)
+    frame = pd.concat(frames)
     covered = (frame["simultaneous_ci_low"] <= frame["rho"]) & (
         frame["rho"] <= frame["simultaneous_ci_high"]
     )
@@ -150,7 +153,7 @@ def panels() -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["verdicts", "percentile_vs_bca", "families", "simultaneous",
-                             "adjusted", "panels"]  # fmt: skip
+    which = sys.argv[1:] or ["verdicts", "coverage", "families", "simultaneous", "adjusted",
+                             "panels"]  # fmt: skip
     for name in which:
         globals()[name]()

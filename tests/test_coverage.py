@@ -2,56 +2,73 @@
 cover, where it matters (null, weak, moderate and high correlations; 26 and 100 models;
 model families that are not independent draws).
 
-Every data set goes through :func:`evalgap.audit` itself (see
-:mod:`evalgap.analyses.safetywashing._simulate`): capability benchmarks are exact
-monotone transforms of a latent ``g``, the safety score is bivariate normal with ``g``,
-and the target is the population Spearman correlation. Many safety columns share one
-panel, so the data sets of a panel share its capability sample; a setting draws at least
-4 panels.
+A data set is a latent capability ``g`` and a safety score bivariate normal with it; the
+target is the population Spearman correlation. With capability benchmarks that are
+monotone transforms of ``g`` the audit's numbers equal those of the simulation engine
+(:mod:`evalgap.analyses.safetywashing._simulate`), which the first test checks against
+:func:`evalgap.audit` itself; the engine then runs thousands of independent data sets.
 
-Tolerances, declared before running: a rate with nominal value ``p`` over ``N`` data sets
-may exceed ``p`` by ``3 * sqrt(DESIGN_EFFECT * p * (1 - p) / N)`` (three standard errors,
-with the variance doubled for the shared capability samples); coverage must lie within
-that of 0.95 on both sides. The verdict rule's errors have these nominal bounds at
-``alpha = 0.05``: a direction when rho = 0, at most ``alpha`` (the interval excludes 0);
-"at least moderately" or "high" when the truth is below the band, or a direction opposite
-to the truth, at most ``alpha / 2`` (one end of the interval); "does not track" when
-|rho| >= 0.4, at most ``alpha`` (the equivalence test's level). The powers asserted are
-minimums declared for the README's claims, not tuned.
+Tolerances, declared before running: a rate with nominal value ``p`` over ``N``
+independent data sets may exceed ``p`` by ``3 * sqrt(p * (1 - p) / N)`` (three standard
+errors); coverage must lie within that of 0.95 on both sides. The verdict rule's errors
+have these nominal bounds at ``alpha = 0.05``: a direction when rho = 0, at most
+``alpha`` (the interval excludes 0); "at least moderately" or "high" when the truth is
+below the band, or a direction opposite to the truth, at most ``alpha / 2`` (one end of
+the interval); "does not track" when |rho| >= 0.4, at most ``alpha`` (the equivalence
+test's level). The powers asserted are minimums declared for the README's claims, not
+tuned. In the family simulation a panel's data sets share their families, so its standard
+errors are inflated by the number of data sets per panel (the worst case).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+import evalgap
 from evalgap.analyses.safetywashing._simulate import (
     coverage_table,
-    simulate_audits,
+    interval_evidence,
+    simulate_family_coverage,
+    simulate_verdicts,
+    simulated_panel,
     verdict_rates,
 )
+from evalgap.stats._resample import bootstrap_weights, jackknife_weights
 
 ALPHA = 0.05
-DESIGN_EFFECT = 2.0
-RHOS_SMALL = (0.0, 0.2, 0.5, 0.8, 0.87)
-RHOS_LARGE = (0.0, 0.2, 0.5, 0.8)
 
 
-def _tol(p: float, n: int) -> float:
-    return 3.0 * math.sqrt(DESIGN_EFFECT * p * (1.0 - p) / n)
+def _tol(p: float, n: int, design_effect: float = 1.0) -> float:
+    return 3.0 * math.sqrt(design_effect * p * (1.0 - p) / n)
+
+
+def test_the_simulation_engine_is_the_audit():
+    panel = simulated_panel(26, (0.0, 0.5, 0.87), reps=4, seed=3)
+    result = evalgap.audit(panel, n_boot=1000, n_perm=0, seed=7)
+    table = result.table.sort_values("benchmark").reset_index(drop=True)
+    boot_rng = np.random.default_rng(np.random.SeedSequence(7).spawn(2)[0])
+    weights = bootstrap_weights(26, 1000, boot_rng)
+    y = panel.scores[table["benchmark"]].to_numpy()
+    ev = interval_evidence(y, panel.scores["linear"].to_numpy(), weights, jackknife_weights(26))
+    for col in ("ci_low", "ci_high", "equivalence_p_value"):
+        np.testing.assert_allclose(ev[col], table[col], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ev["estimate"], table["capabilities_correlation"], atol=1e-12)
+    assert ev["verdict"].tolist() == table["verdict"].tolist()
 
 
 @pytest.fixture(scope="module")
 def small():
-    """26 models (the chat panel's size): 12 panels x 50 data sets per rho."""
-    return simulate_audits(26, RHOS_SMALL, panels=12, reps=50, n_boot=1000, seed=11)
+    """26 models (the chat panel's size): 1,000 data sets per rho."""
+    return simulate_verdicts(26, (0.0, 0.2, 0.5, 0.8, 0.87), datasets=1000, seed=11)
 
 
 @pytest.fixture(scope="module")
 def large():
-    """100 models: 6 panels x 40 data sets per rho."""
-    return simulate_audits(100, RHOS_LARGE, panels=6, reps=40, n_boot=1000, seed=12)
+    """100 models: 400 data sets per rho."""
+    return simulate_verdicts(100, (0.0, 0.2, 0.5, 0.8), datasets=400, seed=12)
 
 
 def _check_error_rates(rates):
@@ -81,7 +98,6 @@ def test_verdict_error_rates_at_26_and_100_models(small, large):
     assert rates_large.loc[0.8, "high"] + rates_large.loc[0.8, "moderate"] >= 0.9
     assert rates_large.loc[0.0, "does_not_track"] >= 0.7
     assert rates_small.loc[0.87, "high"] + rates_small.loc[0.87, "moderate"] >= 0.8
-    assert rates_small.loc[0.5, "wrong_sign"] == 0.0
 
 
 @pytest.mark.slow
@@ -94,25 +110,16 @@ def test_audit_interval_coverage_across_rho(small):
 
 @pytest.mark.slow
 def test_family_bootstrap_where_families_matter():
-    """10 families of 3 models whose capability and safety share a family effect (0 or
-    0.8 of their variance): resampling models undercovers when families matter;
-    resampling families does better (the same data sets for both)."""
-    cov = {}
-    for icc in (0.0, 0.8):
-        for unit in ("models", "families"):
-            frame = simulate_audits(
-                30,
-                (0.5,),
-                panels=4,
-                reps=50,
-                seed=21,
-                family_size=3,
-                icc=icc,
-                audit_args={"resample": unit},
-            )
-            cov[icc, unit] = coverage_table(frame).iloc[0]
-    n = int(cov[0.0, "models"]["n"])
-    assert abs(cov[0.0, "models"]["coverage"] - 0.95) <= _tol(ALPHA, n)
-    assert cov[0.8, "models"]["coverage"] < 0.95 - _tol(ALPHA, n)
-    assert cov[0.8, "families"]["coverage"] >= cov[0.8, "models"]["coverage"] + 0.04
-    assert cov[0.8, "families"]["mean_width"] > cov[0.8, "models"]["mean_width"]
+    """10 families of 3 models whose capability and safety share a family effect (0.8 of
+    their variance): resampling models undercovers; resampling families does better on
+    the same data sets. (With no family effect the model bootstrap is the one checked
+    above.)"""
+    reps, panels = 4, 60
+    frame = simulate_family_coverage(
+        30, 0.5, family_size=3, icc=0.8, panels=panels, reps=reps, seed=21
+    )
+    cov = coverage_table(frame, by="resample").set_index("resample")
+    n = reps * panels
+    assert cov.loc["models", "coverage"] < 0.95 - _tol(ALPHA, n, reps)
+    assert cov.loc["families", "coverage"] >= cov.loc["models", "coverage"] + 0.04
+    assert cov.loc["families", "mean_width"] > cov.loc["models", "mean_width"]

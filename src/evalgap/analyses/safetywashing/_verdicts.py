@@ -19,7 +19,7 @@ families. A summary that says "how many benchmarks" uses the flat q-values; one 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -123,22 +123,19 @@ def verdict_columns(
     )
 
 
-def _representative(group: pd.DataFrame) -> tuple[float, float, str]:
+def _representative(members: list[dict[str, Any]]) -> tuple[float, float, str]:
     """(rho, compute rho, verdict level) standing for one family in a summary: its root
     benchmark when the root was audited; else the members' medians and their common
     verdict level (``mixed`` when they differ)."""
-    root = group[group["benchmark"] == group["family"]]
-    if not root.empty:
-        row = root.iloc[0]
-        return (
-            float(row["capabilities_correlation"]),
-            float(row["compute_correlation"]),
-            level_of(row["verdict"]),
-        )
-    levels = {level_of(v) for v in group["verdict"]}
+    for m in members:
+        if m["benchmark"] == m["family"]:
+            return m["capabilities_correlation"], m["compute_correlation"], m["level"]
+    levels = {m["level"] for m in members}
     return (
-        float(group["capabilities_correlation"].median()),
-        float(group["compute_correlation"].median()),
+        float(np.nanmedian([m["capabilities_correlation"] for m in members])),
+        float(np.nanmedian([m["compute_correlation"] for m in members]))
+        if any(not np.isnan(m["compute_correlation"]) for m in members)
+        else float("nan"),
         levels.pop() if len(levels) == 1 else "mixed",
     )
 
@@ -153,20 +150,34 @@ def area_summary(table: pd.DataFrame, q_threshold: float = 0.05) -> pd.DataFrame
     (over the families' representatives), the number of families at each verdict level
     (``high, moderate, weak, low, undetermined, mixed``) and ``n_families_q05``, the
     families whose family q-value (BH) is below ``q_threshold``."""
+    records = table[
+        ["benchmark", "family", "area", "capabilities_correlation", "compute_correlation",
+         "family_q_value", "verdict"]
+    ].to_dict("records")  # fmt: skip
+    by_area: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for rec in records:
+        rec["level"] = level_of(rec["verdict"])
+        area = rec["area"] or "(none)"
+        by_area.setdefault(area, {}).setdefault(rec["family"], []).append(rec)
     rows = []
-    for area, group in table.groupby(table["area"].replace("", "(none)"), sort=True):
-        reps = [_representative(g) for _, g in group.groupby("family", sort=True)]
-        rho = pd.Series([r[0] for r in reps], dtype=float)
-        crho = pd.Series([r[1] for r in reps], dtype=float)
+    for area in sorted(by_area):
+        fams = by_area[area]
+        reps = [_representative(fams[f]) for f in sorted(fams)]
+        rho = np.array([r[0] for r in reps], dtype=float)
+        crho = np.array([r[1] for r in reps], dtype=float)
         levels = [r[2] for r in reps]
-        fam_q = group.groupby("family", sort=True)["family_q_value"].first()
-        row = {
+        fam_q = np.array([fams[f][0]["family_q_value"] for f in sorted(fams)], dtype=float)
+        row: dict[str, Any] = {
             "area": area,
-            "n_benchmarks": len(group),
+            "n_benchmarks": sum(len(v) for v in fams.values()),
             "n_families": len(reps),
-            "median_correlation": float(rho.median()),
-            "mean_abs_correlation": float(rho.abs().mean()),
-            "median_compute_correlation": float(crho.median()),
+            "median_correlation": float(np.nanmedian(rho)) if (~np.isnan(rho)).any() else np.nan,
+            "mean_abs_correlation": float(np.nanmean(np.abs(rho)))
+            if (~np.isnan(rho)).any()
+            else np.nan,
+            "median_compute_correlation": float(np.nanmedian(crho))
+            if (~np.isnan(crho)).any()
+            else np.nan,
         }
         for level in AREA_LEVELS:
             row[level] = sum(lv == level for lv in levels)
