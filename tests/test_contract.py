@@ -96,6 +96,100 @@ def _items(seed: int, shuffled: bool) -> Result:
     )
 
 
+@case("claim")
+def _claim(seed: int, shuffled: bool) -> Result:
+    return evalgap.claim(
+        "model-003", "safety", panel=_panel(shuffled), n_boot=200, n_perm=200, seed=seed
+    )
+
+
+@case("history")
+def _history(seed: int, shuffled: bool) -> Result:
+    from evalgap.analyses.claim import history_of
+
+    runs = [
+        ({"seq": i + 1, "run_id": f"{i:064x}", "label": f"ckpt-{i}", "created_at": "2026-01-0"
+          f"{i + 1}T00:00:00Z"}, _claim(seed + i, shuffled))
+        for i in range(3)
+    ]  # fmt: skip
+    return history_of(runs, source="ledger.db")
+
+
+def _inflation_items(seed: int, shuffled: bool) -> pd.DataFrame:
+    """Per-item records of 8 models on four small benchmarks: D, its reference D_ref, and a
+    public/holdout pair."""
+    rng = np.random.default_rng(11)
+    skill = np.linspace(0.3, 3.0, 8)
+    frames = []
+    for bench, scale in (("D", 0.8), ("D_ref", 0.5), ("public", 0.6), ("holdout", 0.6)):
+        difficulty = rng.gamma(2.0, scale, 60)
+        p = np.minimum(1.0, np.exp(-difficulty[None, :] / skill[:, None]))
+        correct = (rng.random(p.shape) < p).astype(float)
+        ids = [f"{'q' if bench in ('public', 'holdout') else bench}{i}" for i in range(60)]
+        for m in range(8):
+            frames.append(
+                pd.DataFrame(
+                    {"model": f"m{m}", "benchmark": bench, "item": ids, "score": correct[m]}
+                )
+            )
+    records = pd.concat(frames, ignore_index=True)
+    return _shuffle(records) if shuffled else records
+
+
+@case("inflation-reference")
+def _inflation_reference(seed: int, shuffled: bool) -> Result:
+    from evalgap.analyses.inflation import reference_test
+
+    refs = [f"m{m}" for m in range(8) if m != 4]
+    if shuffled:
+        refs = refs[::-1]
+    return reference_test(
+        _inflation_items(seed, shuffled),
+        benchmark="D",
+        reference_benchmark="D_ref",
+        references=refs,
+        n_boot=200,
+        seed=seed,
+    )
+
+
+@case("inflation-holdout")
+def _inflation_holdout(seed: int, shuffled: bool) -> Result:
+    from evalgap.analyses.inflation import holdout_gap
+
+    signal = pd.Series({f"m{m}": float(m) for m in range(8)})
+    if shuffled:
+        signal = signal.sample(frac=1.0, random_state=3)
+    return holdout_gap(
+        _inflation_items(seed, shuffled),
+        public="public",
+        holdout="holdout",
+        memorisation=signal,
+        n_boot=200,
+        n_perm=200,
+        seed=seed,
+    )
+
+
+@case("inflation-indistinguishable")
+def _inflation_indistinguishable(seed: int, shuffled: bool) -> Result:
+    from evalgap.analyses.inflation import indistinguishable
+
+    rng = np.random.default_rng(2)
+    texts = [f"Ann has {i} apples and buys {i % 7} more. How many now?" for i in range(40)]
+    vectors = rng.normal(size=(40, 6))
+    order = rng.permutation(20) if shuffled else np.arange(20)
+    return indistinguishable(
+        [texts[i] for i in order],
+        [texts[20 + i] for i in order],
+        scores=_inflation_items(seed, shuffled),
+        embeddings=(vectors[order], vectors[20 + order]),
+        n_boot=200,
+        n_perm=200,
+        seed=seed,
+    )
+
+
 @case("sandbag-panel")
 def _sandbag_panel(seed: int, shuffled: bool) -> Result:
     panel = _panel(shuffled)

@@ -26,11 +26,17 @@ _LAZY = {
     "AuditResult": "evalgap.analyses.safetywashing",
     "Bands": "evalgap.results",
     "CapabilitiesScore": "evalgap.analyses.safetywashing",
+    "ClaimResult": "evalgap.analyses.claim",
+    "HistoryResult": "evalgap.analyses.claim",
+    "HoldoutResult": "evalgap.analyses.inflation",
     "ImportResult": "evalgap.io",
+    "IndistinguishableResult": "evalgap.analyses.inflation",
     "ItemAnalysis": "evalgap.analyses.safetywashing",
+    "Ledger": "evalgap.ledger",
     "MatchResult": "evalgap.io",
     "Panel": "evalgap.data",
     "PanelSpec": "evalgap.io",
+    "ReferenceTestResult": "evalgap.analyses.inflation",
     "Reliability": "evalgap.stats",
     "Result": "evalgap.results",
     "SensitivityResult": "evalgap.analyses.safetywashing",
@@ -39,18 +45,25 @@ _LAZY = {
     "attach_scores": "evalgap.io",
     "audit": "evalgap.analyses.safetywashing",
     "capabilities_score": "evalgap.analyses.safetywashing",
+    "claim": "evalgap.analyses.claim",
+    "gate": "evalgap.ledger",
+    "holdout_gap": "evalgap.analyses.inflation",
     "import_results": "evalgap.io",
+    "indistinguishable": "evalgap.analyses.inflation",
     "item_analysis": "evalgap.analyses.safetywashing",
     "item_matrix": "evalgap.analyses.safetywashing",
     "list_panels": "evalgap.io",
+    "load_policy": "evalgap.ledger",
     "load_result": "evalgap.analyses",
     "load_panel": "evalgap.io",
     "match_models": "evalgap.io",
     "model_families": "evalgap.analyses.safetywashing",
     "other_benchmarks_proxy": "evalgap.analyses.safetywashing",
+    "reference_test": "evalgap.analyses.inflation",
     "reliability": "evalgap.stats",
     "select_items": "evalgap.analyses.safetywashing",
     "sensitivity": "evalgap.analyses.safetywashing",
+    "watch": "evalgap.ledger",
 }
 
 __all__ = [
@@ -61,13 +74,19 @@ __all__ = [
     "Bands",
     "CapabilitiesScore",
     "ChecksumError",
+    "ClaimResult",
     "EvalgapError",
+    "HistoryResult",
+    "HoldoutResult",
     "ImportResult",
+    "IndistinguishableResult",
     "InputError",
     "ItemAnalysis",
+    "Ledger",
     "MatchResult",
     "Panel",
     "PanelSpec",
+    "ReferenceTestResult",
     "Reliability",
     "Result",
     "SensitivityResult",
@@ -78,28 +97,42 @@ __all__ = [
     "attach_scores",
     "audit",
     "capabilities_score",
+    "claim",
+    "gate",
+    "holdout_gap",
     "import_results",
+    "indistinguishable",
     "item_analysis",
     "item_matrix",
     "list_panels",
     "load_panel",
+    "load_policy",
     "load_result",
     "match_models",
     "model_families",
     "other_benchmarks_proxy",
+    "reference_test",
     "reliability",
     "select_items",
     "sensitivity",
+    "watch",
 ]
 
 
 #: Sub-packages reachable as attributes (``evalgap.report.write_report``) on first use.
-_SUBPACKAGES = frozenset({"analyses", "data", "io", "report", "results", "stats"})
+_SUBPACKAGES = frozenset({"analyses", "data", "io", "ledger", "report", "results", "stats"})
+#: Analysis packages reachable by their question (``evalgap.inflation.reference_test``).
+_ANALYSES = {
+    "inflation": "evalgap.analyses.inflation",
+    "sandbagging": "evalgap.analyses.sandbagging",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"evalgap.{name}")
+    if name in _ANALYSES:
+        return importlib.import_module(_ANALYSES[name])
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'evalgap' has no attribute {name!r}")
@@ -114,6 +147,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from evalgap.analyses import load_result
+    from evalgap.analyses.claim import ClaimResult, HistoryResult, claim
+    from evalgap.analyses.inflation import (
+        HoldoutResult,
+        IndistinguishableResult,
+        ReferenceTestResult,
+        holdout_gap,
+        indistinguishable,
+        reference_test,
+    )
     from evalgap.analyses.safetywashing import (
         AdjustResult,
         AuditResult,
@@ -143,5 +185,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_panel,
         match_models,
     )
+    from evalgap.ledger import Ledger, gate, load_policy, watch
     from evalgap.results import Bands, Result
     from evalgap.stats import Reliability, reliability

@@ -22,6 +22,13 @@ RESULT_TYPES: dict[str, str] = {
     "sensitivity": "evalgap.analyses.safetywashing._sensitivity:SensitivityResult",
     "adjust": "evalgap.analyses.safetywashing._adjust:AdjustResult",
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
+    "claim": "evalgap.analyses.claim._card:ClaimResult",
+    "history": "evalgap.analyses.claim._history:HistoryResult",
+    "inflation-reference": "evalgap.analyses.inflation._reference:ReferenceTestResult",
+    "inflation-holdout": "evalgap.analyses.inflation._holdout:HoldoutResult",
+    "inflation-indistinguishable": (
+        "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
+    ),
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
 }
 

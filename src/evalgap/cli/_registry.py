@@ -23,9 +23,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._items",
         "which items of a benchmark track capabilities; reliability; a decorrelated subset",
     ),
+    "inflation": (
+        "evalgap.cli._inflation",
+        "is a score inflated by contamination: reference models, holdout gaps, holdout checks",
+    ),
     "sandbag": (
         "evalgap.cli._sandbag",
         "is a model holding back on a hazard evaluation? (panel: from scores)",
+    ),
+    "claim": (
+        "evalgap.cli._claim",
+        "one safety claim, all the evidence: the claim card for MODEL on a benchmark",
     ),
     "report": (
         "evalgap.cli._report",
@@ -37,6 +45,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "read harness outputs (lm-eval, Inspect, HELM, leaderboards) and match model names",
     ),
     "panels": ("evalgap.cli._panels", "list the named public panels"),
+    "ledger": (
+        "evalgap.cli._ledger",
+        "the audit history: add, list, show, diff and query stored results (SQLite)",
+    ),
+    "gate": (
+        "evalgap.cli._gate",
+        "for CI: check evidence against a policy file; exit 0 (pass), 1 (fail), 2 (bad input)",
+    ),
+    "watch": (
+        "evalgap.cli._watch",
+        "re-run the analyses when new harness logs land in a folder; append to the ledger",
+    ),
 }
 
 

@@ -172,6 +172,8 @@ def attach_scores(
     meta["role"] = "safety"
     meta["area"] = "user benchmark"
     if benchmark_info is not None:
+        # A benchmark-info file holds text ("True", "false"); Panel.from_frames parses it.
+        meta = meta.astype(object)
         for original, new in ids.items():
             for key in benchmark_info.index.intersection([original, new]):
                 for col in ("name", "metric", "higher_is_better", "orientation", "area"):

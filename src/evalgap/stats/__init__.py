@@ -2,7 +2,7 @@
 
 Weighted ranks and correlations (a bootstrap resample is a vector of model counts, so all
 resamples go through one set of array operations), bootstrap and jackknife weights,
-confidence intervals, permutation p-values, isotonic fits and reliability coefficients.
+confidence intervals, permutation p-values, isotonic fits, monotone smoothing splines and reliability coefficients.
 """
 
 from evalgap.stats._correlate import (
@@ -24,6 +24,14 @@ from evalgap.stats._resample import (
     confidence_intervals,
     jackknife_weights,
 )
+from evalgap.stats._splines import (
+    GCV_GAMMA,
+    MonotoneSplineFits,
+    SplineFits,
+    gcv_criterion,
+    monotone_smoothing_splines,
+    smoothing_splines,
+)
 from evalgap.stats._weighted import (
     kendall_tau_b,
     midrank_matrix,
@@ -34,10 +42,13 @@ from evalgap.stats._weighted import (
 __all__ = [
     "CI_METHODS",
     "CORRELATION_METHODS",
+    "GCV_GAMMA",
     "CIMethod",
     "CorrelationMethod",
     "CorrelationPlan",
+    "MonotoneSplineFits",
     "Reliability",
+    "SplineFits",
     "availability",
     "bh_qvalues",
     "bootstrap_weights",
@@ -45,14 +56,17 @@ __all__ = [
     "confidence_intervals",
     "correlations",
     "cronbach_alpha",
+    "gcv_criterion",
     "isotonic_fits",
     "jackknife_weights",
     "kendall_tau_b",
     "midrank_matrix",
+    "monotone_smoothing_splines",
     "permutation_pvalues",
     "qvalues",
     "reliability",
     "slopes",
+    "smoothing_splines",
     "split_half",
     "weighted_midranks",
     "weighted_pearson",

@@ -23,6 +23,11 @@ SECTIONS: dict[str, str] = {
     "sensitivity": ".sensitivity",
     "adjust": ".adjust",
     "items": ".items",
+    "claim": ".claim",
+    "history": ".history",
+    "inflation-reference": ".inflation",
+    "inflation-holdout": ".inflation",
+    "inflation-indistinguishable": ".inflation",
     "sandbag-panel": ".sandbag_panel",
 }
 
