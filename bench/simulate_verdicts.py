@@ -104,24 +104,35 @@ def simultaneous() -> None:
 
 
 def adjusted() -> None:
-    section("Adjusted-score coverage by capability tercile, nominal 0.90, 26 models, 400 sets")
+    section("Adjusted-score coverage by capability group, nominal 0.90, 26 models, 400 sets")
     rows = []
+    n = 26
     for truth, (mean, sd) in TRUTHS.items():
         for scale in ("local", "constant"):
             rng = np.random.default_rng(505)
-            hits, counts = np.zeros(3), np.zeros(3)
+            hits, counts = np.zeros(5), np.zeros(5)
             for _ in range(400):
-                s = rng.normal(size=26)
-                y = mean(s) + sd(s) * rng.normal(size=26)
+                s = rng.normal(size=n)
+                y = mean(s) + sd(s) * rng.normal(size=n)
                 out = evalgap.adjusted_scores(s, y, confidence_level=0.9, scale=scale)
                 ok = ((out["residual_low"] <= 0) & (0 <= out["residual_high"])).to_numpy()
-                tercile = np.digitize(s, np.quantile(s, [1 / 3, 2 / 3]))
-                for t in range(3):
-                    hits[t] += ok[tercile == t].sum()
-                    counts[t] += (tercile == t).sum()
+                rank = np.argsort(np.argsort(s))
+                groups = [rank < n / 3, (rank >= n / 3) & (rank < 2 * n / 3), rank >= 2 * n / 3]
+                groups += [rank < n / 5, rank >= n - n / 5]
+                for g, members in enumerate(groups):
+                    hits[g] += ok[members].sum()
+                    counts[g] += members.sum()
             cov = hits / counts
             rows.append(
-                {"truth": truth, "scale": scale, "bottom": cov[0], "middle": cov[1], "top": cov[2]}
+                {
+                    "truth": truth,
+                    "scale": scale,
+                    "bottom third": cov[0],
+                    "middle third": cov[1],
+                    "top third": cov[2],
+                    "bottom fifth": cov[3],
+                    "top fifth": cov[4],
+                }
             )
     print(pd.DataFrame(rows).round(3).to_string(index=False), flush=True)
 

@@ -37,6 +37,7 @@ from evalgap.stats._isotonic import isotonic_fits
 __all__ = [
     "PairFits",
     "ScaledIntervals",
+    "leverage_of",
     "pairwise_monotone_fits",
     "pairwise_polynomial_fits",
     "scaled_jackknife_plus",
@@ -48,16 +49,25 @@ FloatArray = NDArray[np.float64]
 _SCALE_FLOOR = 0.2
 # Studentized residuals are winsorised at this many robust SDs before their RMS.
 _WINSOR = 5.0
+# Absolute residuals are capped at this many robust SDs before the scale is fitted.
+_CAP = 3.0
+# Degree of the scale's polynomial in the rank of x.
+_SCALE_DEGREE = 2
 
 
 @dataclass(frozen=True)
 class PairFits:
     """Fits that leave points out: ``at_i[i, j] = mu_{-ij}(x_i)``, ``at_j[i, j] =
-    mu_{-ij}(x_j)`` (diagonals unused), ``loo[i] = mu_{-i}(x_i)``."""
+    mu_{-ij}(x_j)`` (diagonals unused), ``loo[i] = mu_{-i}(x_i)``; for least-squares fits
+    also the leverage of each left-out point, ``lev_loo[i] = x_i' (X_{-i}' X_{-i})^-1 x_i``
+    and ``lev_pair[i, j]`` likewise for ``x_j`` in the fit without ``i`` and ``j`` (its
+    prediction's variance is ``sigma^2 * lev``)."""
 
     at_i: FloatArray
     at_j: FloatArray
     loo: FloatArray
+    lev_loo: FloatArray | None = None
+    lev_pair: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,31 @@ def pairwise_polynomial_fits(x: FloatArray, y: FloatArray, degree: int) -> PairF
     )
     at_i = np.einsum("ijp,ip->ij", pair_beta, design)
     at_j = np.einsum("ijp,jp->ij", pair_beta, design)
-    return PairFits(at_i, at_j, loo)
+    lev_loo, lev_pair = _leverages(design, gram, outer)
+    return PairFits(at_i, at_j, loo, lev_loo, lev_pair)
+
+
+def _leverages(
+    design: FloatArray, gram: FloatArray, outer: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Leverage of each left-out point in the fit without it, and of ``x_j`` in the fit
+    without ``i`` and ``j``."""
+    p = design.shape[1]
+    eye = np.eye(p)
+    ridge = 1e-10 * (np.trace(gram) / p + 1e-300) * eye
+    inv_loo = np.linalg.inv(gram[None] - outer + ridge)
+    lev_loo = np.einsum("ip,ipq,iq->i", design, inv_loo, design)
+    inv_pair = np.linalg.inv(gram[None, None] - outer[:, None] - outer[None, :] + ridge)
+    lev_pair = np.einsum("jp,ijpq,jq->ij", design, inv_pair, design)
+    return lev_loo, lev_pair
+
+
+def leverage_of(x: FloatArray, degree: int = 1) -> tuple[FloatArray, FloatArray]:
+    """``(lev_loo, lev_pair)`` of a polynomial fit of ``degree`` in ``x`` (see
+    :class:`PairFits`): how far out each point sits, for fits without leverages."""
+    design = _design(x, degree)
+    outer = np.einsum("ka,kb->kab", design, design)
+    return _leverages(design, outer.sum(axis=0), outer)
 
 
 def pairwise_monotone_fits(x: FloatArray, y: FloatArray, exact_max: int = 60) -> PairFits:
@@ -139,15 +173,26 @@ def pairwise_monotone_fits(x: FloatArray, y: FloatArray, exact_max: int = 60) ->
     return PairFits(at_i, at_j, loo)
 
 
-def _scale_fits(x: FloatArray, resid: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Quadratic fits of the absolute residuals on ``x``: ``sig_j[i, j]`` and
+def _scale_fits(
+    x: FloatArray, resid: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Quadratic fits of the absolute residuals on the rank of ``x``: ``sig_j[i, j]`` and
     ``sig_i[i, j]`` from the residuals ``resid[i, k]`` of every ``k`` but ``i`` and ``j``,
-    evaluated at ``x_j`` and ``x_i``; ``sig_loo[i]`` from every ``k`` but ``i``."""
+    evaluated at ``x_j`` and ``x_i``; ``sig_loo[i]`` from every ``k`` but ``i``.
+
+    The scale follows the *rank* of ``x`` (spread evenly over [0, 1]), not ``x`` itself,
+    so a model far out on the capability axis cannot pull the quadratic to an
+    extrapolated, near-zero scale at its own position; and each residual is capped at
+    ``_CAP`` robust SDs of its row first, so one outlying model cannot bend the fit."""
     n = len(x)
-    design = _design(x, 2)
+    ranks = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / n
+    design = _design(ranks, _SCALE_DEGREE)
     outer = np.einsum("ka,kb->kab", design, design)
     others = 1.0 - np.eye(n)
     r = resid * others
+    off = ~np.eye(n, dtype=bool)
+    robust = np.median(r[off].reshape(n, n - 1), axis=1, keepdims=True) / 0.6745
+    r = np.minimum(r, _CAP * robust) * others
     gram_i = np.einsum("ik,kab->iab", others, outer)
     rhs_i = r @ design
     loo_beta = _solve(gram_i, rhs_i)
@@ -157,7 +202,10 @@ def _scale_fits(x: FloatArray, resid: FloatArray) -> tuple[FloatArray, FloatArra
     sig_j = np.maximum(np.einsum("ijp,jp->ij", pair_beta, design), floor_ij)
     sig_i = np.maximum(np.einsum("ijp,ip->ij", pair_beta, design), floor_ij)
     sig_loo = np.maximum(np.einsum("ip,ip->i", loo_beta, design), floor_i)
-    return sig_j, sig_i, sig_loo
+    # how many points effectively set the scale at x_i: 1 / leverage of the scale fit
+    gram_inv = np.linalg.inv(gram_i + 1e-12 * np.eye(design.shape[1]))
+    lev_scale = np.einsum("ip,ipq,iq->i", design, gram_inv, design)
+    return sig_j, sig_i, sig_loo, lev_scale
 
 
 def scaled_jackknife_plus(
@@ -188,7 +236,7 @@ def scaled_jackknife_plus(
     resid = np.abs(y[None, :] - fits.at_j)  # resid[i, j] = R_j without i and j
     resid[~off] = 0.0
     if scale == "local":
-        sig_j, sig_i, sig_loo = _scale_fits(x, resid)
+        sig_j, sig_i, sig_loo, _ = _scale_fits(x, resid)
     else:
         sig_j = sig_i = np.ones((n, n))
         sig_loo = np.ones(n)
@@ -214,12 +262,20 @@ def studentized_intervals(
     *,
     confidence_level: float,
     df: int,
+    scale_fits: PairFits | None = None,
 ) -> ScaledIntervals:
-    """Locally studentized prediction intervals: ``mu_{-i}(x_i) +/- t_df * tau_i *
-    sigma_{-i}(x_i)``, where ``sigma_{-i}`` is the quadratic scale fitted to the other
-    points' leave-two-out absolute residuals and ``tau_i`` the root mean square of those
-    residuals, each divided by the scale fitted without it; the p-value is the matching
-    two-sided t p-value.
+    """Locally studentized prediction intervals: ``mu_{-i}(x_i) +/- t_nu_i * tau_i *
+    sigma_{-i}(x_i) * sqrt(1 + h_i)``, where ``sigma_{-i}`` is the scale fitted (as a
+    quadratic in the rank of ``x``) to the other points' leave-two-out absolute
+    residuals, ``h_i`` the leverage of ``x_i`` in the fit without it, ``tau_i`` the root
+    mean square of the other points' residuals, each divided by its own scale (fitted
+    without it) and ``sqrt(1 + leverage)``, and ``nu_i`` the degrees of freedom of the
+    local scale at ``x_i`` (fewer at the ends of the range, where fewer points set it);
+    the p-value is the matching two-sided t p-value. ``scale_fits`` (default: ``fits``) are the fits whose absolute
+    residuals the scale is fitted to: a smooth fit (a quadratic) gives every kind of
+    fit one shape of scatter, instead of one that carries, say, the ends of an isotonic
+    fit, which follow the data there closely and would make the scale at the ends too
+    small.
 
     Like the t interval of a line (which it resembles when the scatter is even), it
     reads the spread off a mean square rather than off the largest residuals, as
@@ -243,20 +299,39 @@ def studentized_intervals(
     signed = y[None, :] - fits.at_j
     signed[~off] = 0.0
     resid = np.abs(signed)
+    if scale_fits is not None:
+        spread = np.abs(y[None, :] - scale_fits.at_j)
+        spread[~off] = 0.0
+    else:
+        spread = resid
     # Each other point k is scaled by the fit without i and without k itself: fitted
     # with its own residual, its scale would lean towards it (most at the ends of the
     # range, where a quadratic has the most leverage) and tau would come out too small.
-    scale_k, _, sig_loo = _scale_fits(x, resid)
+    scale_k, _, sig_loo, lev_scale = _scale_fits(x, spread)
+    # A prediction far out on x is less certain (its leverage): each residual is divided
+    # by sqrt(1 + leverage) too, and the interval widened by it, as the t interval of a
+    # line does; fits without leverages (monotone) borrow the line's.
+    lev_loo, lev_pair = (
+        (fits.lev_loo, fits.lev_pair)
+        if fits.lev_loo is not None and fits.lev_pair is not None
+        else leverage_of(x, 1)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        u = signed / scale_k
+        u = signed / (scale_k * np.sqrt(1.0 + lev_pair))
     u = np.abs(u[off].reshape(n, m))
     # Winsorised at five robust SDs, so one outlying model cannot inflate every other
     # model's interval; ordinary scatter is almost never clipped.
     robust = np.median(u, axis=1, keepdims=True) / 0.6745
     tau = np.sqrt((np.minimum(u, _WINSOR * robust) ** 2).mean(axis=1))
-    half = scipy.stats.t.ppf(0.5 + confidence_level / 2.0, df) * tau * sig_loo
+    spread_i = tau * sig_loo * np.sqrt(1.0 + lev_loo)
+    # The local scale at x_i rests on fewer points the further out x_i is: its degrees
+    # of freedom follow the scale fit's leverage (an absolute normal residual has
+    # squared coefficient of variation pi/2 - 1, so a scale from an effective m points
+    # has about m / (2 (pi/2 - 1)) = 0.88 m degrees of freedom).
+    local_df = np.clip(0.88 / np.maximum(lev_scale, 1e-12), 1.0, df)
+    half = scipy.stats.t.ppf(0.5 + confidence_level / 2.0, local_df) * spread_i
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_own = np.abs(y - fits.loo) / (tau * sig_loo)
-    p = 2.0 * scipy.stats.t.sf(t_own, df)
+        t_own = np.abs(y - fits.loo) / spread_i
+    p = 2.0 * scipy.stats.t.sf(t_own, local_df)
     press = (resid[off].reshape(n, m) ** 2).mean(axis=1)
     return ScaledIntervals(fits.loo - half, fits.loo + half, p, press, sig_loo)

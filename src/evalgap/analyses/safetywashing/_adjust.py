@@ -18,16 +18,19 @@ capabilities predict, with that confidence.
 :func:`adjust` uses ``scale="local"``: locally studentized intervals (see
 :func:`evalgap.stats._conformal.studentized_intervals`). Every other model's leave-two-out
 residual is divided by a scale fitted, without that model and without the model being
-predicted, as a quadratic function of the capabilities score; the root mean square of
-these scaled residuals (winsorised at five robust SDs, so one outlying model does not
-widen everyone's interval) times ``t_{n-3}`` times the scale at the model's own
-capabilities score is the half-width. Where scores scatter more among the most capable
-models (or at both ends of the range) intervals widen, so coverage holds across the
-capability range and not just on average: ``tests/test_adjust.py`` checks it by
-capability tercile for linear, heteroscedastic, logistic and U-shaped truths. With
-``scale="constant"`` (the default of :func:`adjusted_scores`) the intervals are the ones
-below, whose coverage is right on average but falls to about 0.72 at a nominal 0.90 for
-the top third of models when the scatter grows with capability.
+predicted, as a quadratic function of the capabilities *rank* (so a model far out on the
+capability axis does not get an extrapolated scale), and by ``sqrt(1 + leverage)``; the
+root mean square of these scaled residuals (winsorised at five robust SDs, so one
+outlying model does not widen everyone's interval) times the scale and
+``sqrt(1 + leverage)`` at the model's own capabilities score, times a t quantile whose
+degrees of freedom shrink where fewer models set the scale (the ends of the range), is the
+half-width. Where scores scatter more among the most capable models (or at both ends of
+the range) intervals widen, so coverage holds across the capability range, the most and
+least capable models included: ``tests/test_adjust.py`` checks it by capability tercile
+and for the top and bottom fifth, for linear, heteroscedastic, logistic and U-shaped
+truths. With ``scale="constant"`` (the default of :func:`adjusted_scores`) the intervals
+are the ones below, whose coverage is right on average but falls to about 0.74 at a
+nominal 0.90 for the top third of models when the scatter grows with capability.
 
 - Linear fit, constant scale: the exact t interval for a new observation,
   ``prediction ± t_{n-3} · σ_(i) / sqrt(1 - h_ii)``, with ``σ_(i)`` the residual SD of
