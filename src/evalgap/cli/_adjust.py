@@ -183,7 +183,7 @@ def render_table(
     level = s["confidence_level"]
     con.print(Text(f"Capabilities-adjusted safety, {s['panel'] or 'scores'}", style="bold"))
     how = (
-        "residuals studentized by a quadratic function of the capabilities score, so "
+        "residuals studentized by a quadratic function of the capabilities rank, so "
         "intervals widen where scores scatter more"
         if s.get("scale", "constant") == "local"
         else "t for the linear fit, jackknife+ for the others"

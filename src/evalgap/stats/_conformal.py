@@ -1,21 +1,25 @@
-"""Prediction intervals for each point from fits that never see it: leave-two-out fits
-and the locally scaled (studentized) jackknife+.
+"""Prediction intervals for each point from fits that never see it: leave-two-out fits,
+jackknife+ (plain or locally scaled) and locally studentized intervals.
 
 Jackknife+ (Barber, Candès, Ramdas and Tibshirani 2021) predicts point ``i`` from fits
 without ``i`` and, for every other point ``j``, without ``j`` too; the interval for ``y_i``
 runs between quantiles of ``mu_{-ij}(x_i) -/+ R_j`` with ``R_j = |y_j - mu_{-ij}(x_j)|``.
 Its coverage is right on average over ``x`` but not at every ``x``: where the scatter grows
-with ``x`` the intervals at the top are too narrow and at the bottom too wide.
+with ``x`` the intervals at the top are too narrow and at the bottom too wide. At high
+confidence with a few dozen points it also reads its ends off the largest residual of the
+others, so one outlying point widens everyone's interval.
 
-The locally scaled version divides each residual by a scale ``sigma(x)`` estimated from
-the absolute residuals of the other points (a quadratic least-squares fit of ``R`` on
-``x``, floored at a fifth of the mean residual so a fit that dips to zero cannot blow a
-score up), as in normalised conformal prediction (Papadopoulos et al. 2008; Lei et al.
-2018): the interval is ``mu_{-ij}(x_i) -/+ (R_j / sigma_{-ij}(x_j)) * sigma_{-ij}(x_i)``.
-The scale for a pair ``(i, j)`` is fitted without ``i`` and ``j``, so nothing about point
-``i``'s interval uses ``y_i`` and point ``j``'s own residual does not shrink its score. A
-quadratic scale follows scatter that grows, shrinks, or is larger at both ends (as the
-leave-one-out residuals of a monotone fit are near the ends of the range).
+A local scale ``sigma(x)`` is estimated from the absolute residuals of the other points:
+a quadratic least-squares fit of ``R`` on the *rank* of ``x`` (so a point far out on the
+``x`` axis gets no extrapolated scale), each ``R`` capped at three robust SDs first (so one
+outlier cannot bend it), floored at a fifth of the mean residual. The scale for a pair
+``(i, j)`` is fitted without ``i`` and ``j``, so nothing about point ``i``'s interval uses
+``y_i`` and point ``j``'s own residual does not shrink its score. It follows scatter that
+grows, shrinks, or is larger at both ends. :func:`scaled_jackknife_plus` uses it as
+normalised conformal prediction does (Papadopoulos et al. 2008; Lei et al. 2018);
+:func:`studentized_intervals` (what :func:`evalgap.adjust` uses) reads the spread off the
+mean square of the scaled residuals with a t quantile, accounting for each point's
+leverage and for the fewer points that set the scale at the ends of the range.
 
 Fits of degree 1 and 2 are closed-form and batched over all pairs; monotone fits come
 from :func:`evalgap.stats.isotonic_fits`. Above ``exact_max`` points the other points'
@@ -262,7 +266,6 @@ def studentized_intervals(
     *,
     confidence_level: float,
     df: int,
-    scale_fits: PairFits | None = None,
 ) -> ScaledIntervals:
     """Locally studentized prediction intervals: ``mu_{-i}(x_i) +/- t_nu_i * tau_i *
     sigma_{-i}(x_i) * sqrt(1 + h_i)``, where ``sigma_{-i}`` is the scale fitted (as a
@@ -271,11 +274,7 @@ def studentized_intervals(
     mean square of the other points' residuals, each divided by its own scale (fitted
     without it) and ``sqrt(1 + leverage)``, and ``nu_i`` the degrees of freedom of the
     local scale at ``x_i`` (fewer at the ends of the range, where fewer points set it);
-    the p-value is the matching two-sided t p-value. ``scale_fits`` (default: ``fits``) are the fits whose absolute
-    residuals the scale is fitted to: a smooth fit (a quadratic) gives every kind of
-    fit one shape of scatter, instead of one that carries, say, the ends of an isotonic
-    fit, which follow the data there closely and would make the scale at the ends too
-    small.
+    the p-value is the matching two-sided t p-value.
 
     Like the t interval of a line (which it resembles when the scatter is even), it
     reads the spread off a mean square rather than off the largest residuals, as
@@ -299,15 +298,10 @@ def studentized_intervals(
     signed = y[None, :] - fits.at_j
     signed[~off] = 0.0
     resid = np.abs(signed)
-    if scale_fits is not None:
-        spread = np.abs(y[None, :] - scale_fits.at_j)
-        spread[~off] = 0.0
-    else:
-        spread = resid
     # Each other point k is scaled by the fit without i and without k itself: fitted
     # with its own residual, its scale would lean towards it (most at the ends of the
     # range, where a quadratic has the most leverage) and tau would come out too small.
-    scale_k, _, sig_loo, lev_scale = _scale_fits(x, spread)
+    scale_k, _, sig_loo, lev_scale = _scale_fits(x, resid)
     # A prediction far out on x is less certain (its leverage): each residual is divided
     # by sqrt(1 + leverage) too, and the interval widened by it, as the t interval of a
     # line does; fits without leverages (monotone) borrow the line's.

@@ -536,8 +536,9 @@ def adjust(
     confidence_level
         Coverage of the prediction intervals.
     scale
-        ``local`` (default): residuals scaled by a quadratic function of the capabilities
-        score, so intervals hold across the capability range; ``constant``: not scaled.
+        ``local`` (default): residuals studentized by a quadratic function of the
+        capabilities rank, so intervals hold across the capability range; ``constant``:
+        not scaled.
     flags
         ``interval`` (default): a model is safer or less safe than predicted when its
         interval excludes 0; ``q_value``: and its q-value (BH over every model-benchmark
@@ -683,9 +684,12 @@ def adjust(
         "without the model; oriented so positive = safer than capabilities predict",
         "intervals": (
             {
-                "all fits": "jackknife+ over the other models with residuals scaled by a "
-                "quadratic function of the capabilities score fitted without the two models "
-                f"(exact up to {EXACT_JACKKNIFE_MAX} models for the monotone fit)",
+                "all fits": "locally studentized: the other models' leave-two-out "
+                "residuals scaled by a quadratic function of the capabilities rank (fitted "
+                "without the two models) and by sqrt(1 + leverage); their winsorised root "
+                "mean square times the scale and sqrt(1 + leverage) at the model, times a t "
+                "quantile with fewer degrees of freedom where fewer models set the scale "
+                f"(monotone fit exact up to {EXACT_JACKKNIFE_MAX} models)",
             }
             if scale == "local"
             else {

@@ -49,8 +49,8 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
         f"{int(fit_counts.get('monotone', 0))} monotone), estimated without the model itself. "
         + (
             "Intervals: residuals studentized by a quadratic function of the capabilities "
-            "score, so the intervals widen where scores scatter more and hold across the "
-            "capability range. "
+            "rank and by each model's leverage, so the intervals widen where scores scatter "
+            "more and at the ends of the range, and hold across it. "
             if s.get("scale", "constant") == "local"
             else "Intervals: t prediction intervals for the linear fit, jackknife+ for the others. "
         )
