@@ -187,27 +187,13 @@ def _bad_cases(tmp: Path, data_dir: Path) -> list[tuple[str, list[str], str]]:
     )
     cases.append(("bad bands", ["--scores", str(scores), *caps, "--bands", "0.4,high"], "--bands"))
     cases.append(
-        ("too few resamples", ["--scores", str(scores), *caps, "--bootstrap", "10"], "too few")
+        (
+            "too few resamples",
+            ["--scores", str(scores), *caps, "--bootstrap", "10"],
+            "must be 0 or an integer of at least 100",
+        )
     )
     return cases
-
-
-def test_every_kind_of_bad_input_gets_one_clear_line(tmp_path, data_dir, capsys):
-    cases = _bad_cases(tmp_path, data_dir)
-    assert len(cases) >= 15
-    for kind, args, expect in cases:
-        out = tmp_path / "out.json"
-        code = main(["audit", *FAST, *args, "--out", str(out)])
-        captured = capsys.readouterr()
-        lines = captured.err.strip().splitlines()
-        assert code == 2, kind
-        assert len(lines) == 1, (kind, captured.err)
-        assert lines[0].startswith("evalgap: error: "), kind
-        assert expect in lines[0], (kind, lines[0])
-        assert "Traceback" not in captured.err
-        assert captured.out == ""
-        assert not out.exists(), kind
-        assert not list(tmp_path.glob(".out.json.*")), kind
 
 
 def test_file_errors_name_the_file(tmp_path, capsys):

@@ -16,6 +16,7 @@ from evalgap.errors import (
     ChecksumError,
     EvalgapError,
     InputError,
+    ParameterError,
     UnknownPanelError,
 )
 
@@ -86,6 +87,7 @@ __all__ = [
     "MatchResult",
     "Panel",
     "PanelSpec",
+    "ParameterError",
     "ReferenceTestResult",
     "Reliability",
     "Result",

@@ -14,6 +14,7 @@ __all__ = [
     "ChecksumError",
     "EvalgapError",
     "InputError",
+    "ParameterError",
     "UnknownPanelError",
 ]
 
@@ -57,6 +58,25 @@ class InputError(EvalgapError):
 class AnalysisError(EvalgapError):
     """The input is well formed but the requested analysis cannot be done on it
     (too few models, a constant column, an unknown benchmark name)."""
+
+
+class ParameterError(AnalysisError, ValueError):
+    """A parameter of a public function (or its command-line option) is out of range.
+
+    The message reads ``<name> must be <what is allowed>, got <value>``; :attr:`param` is
+    the parameter's name, so the command line can say the option the user typed
+    (``--bootstrap``) instead (:meth:`renamed`). It is also a :class:`ValueError`, as a
+    bad argument to a Python function usually is.
+    """
+
+    def __init__(self, param: str, problem: str, *, source: str | None = None) -> None:
+        self.param = param
+        self.detail = " ".join(str(problem).split())
+        super().__init__(f"{param} {self.detail}", source=source)
+
+    def renamed(self, name: str) -> ParameterError:
+        """The same error, naming the parameter ``name`` (a command-line option)."""
+        return ParameterError(name, self.detail, source=self.source)
 
 
 class UnknownPanelError(EvalgapError):

@@ -80,6 +80,8 @@ def load_result(source: str | PathLike[str] | Mapping[str, Any]) -> Result:
     else:
         path = Path(source)
         label = str(path)
+        if path.is_dir():
+            raise InputError("is a folder, not a saved result (.json)", source=label)
         if not path.is_file():
             raise InputError("no such file", source=label)
         try:

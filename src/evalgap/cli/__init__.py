@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from evalgap._version import __version__
+from evalgap.cli._messages import error_line, flush_notes, reset_notes
 from evalgap.cli._registry import COMMANDS
 from evalgap.errors import EvalgapError
 
@@ -26,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from evalgap._output import clean
+
+        self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.prog} --help)\n")
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -59,18 +62,23 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    reset_notes()
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
     except EvalgapError as exc:
-        print(f"evalgap: error: {exc.line()}", file=sys.stderr)
+        reset_notes()
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        reset_notes()
         print("evalgap: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    flush_notes()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
     add_panel_arguments,
+    api_option,
     csv_list,
     emit,
     make_console,
@@ -62,14 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.add_argument(
         "--fit",
-        choices=("auto", "linear", "quadratic", "monotone"),
+        **api_option(adjust, "fit"),
         default="auto",
         help="the prediction: auto picks linear, quadratic or monotone by leave-one-out "
         "error (default)",
     )
     stats.add_argument(
         "--scale",
-        choices=("local", "constant"),
+        **api_option(adjust, "scale"),
         default="local",
         help="residuals studentized by a function of the capabilities score, so intervals "
         "hold across the capability range (local, default), or not (constant)",
@@ -84,9 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--confidence",
         metavar="LEVEL",
-        type=float,
+        **api_option(adjust, "confidence_level"),
         default=0.95,
-        help="coverage of the prediction intervals (default: 0.95)",
+        help="coverage of the prediction intervals, between 0 and 1 (default: 0.95)",
     )
     stats.add_argument(
         "--model", metavar="M", help="show this model's adjusted scores across benchmarks"

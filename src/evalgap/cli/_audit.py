@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_audit_arguments(parser)
     out = add_output_arguments(parser)
     out.add_argument(
-        "--html", metavar="FILE", help="also write the self-contained HTML report here"
+        "--html", metavar="FILE", help="also write the self-contained HTML report here (.html)"
     )
     parser.set_defaults(run=run)
 
@@ -109,6 +109,8 @@ def _print_matching(console: Console, info: dict) -> None:
             f"(candidates: {candidates or 'none'})",
             markup=False,
         )
+    for bench, why in info.get("skipped", {}).items():
+        console.print(f"  skipped benchmark {bench}: {why}", markup=False)
 
 
 def render_table(result: AuditResult, *, top: int | None = None, color: bool = True) -> str:

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.text import Span, Text
 
-from evalgap._output import write_atomic
+from evalgap._output import check_folder, check_target, clean, write_atomic
+from evalgap._params import (
+    BANDS,
+    SEED,
+    TOP,
+    Constraint,
+    Suffixes,
+    choices,
+    constraints_of,
+    describe,
+    parse,
+)
 from evalgap.analyses.safetywashing._audit import AuditResult, audit
+from evalgap.analyses.safetywashing._capability import MIN_MODELS, universe_of
+from evalgap.cli._messages import note
 from evalgap.data._panel import Panel
-from evalgap.errors import InputError
+from evalgap.errors import AnalysisError, InputError, ParameterError
 from evalgap.io import (
     detect_format,
     file_sha256,
@@ -31,6 +46,8 @@ from evalgap.io._attach import AttachResult, attach_scores
 from evalgap.io._catalog import load_panel
 
 __all__ = [
+    "HTML_SUFFIXES",
+    "OUT_SUFFIXES",
     "Inputs",
     "add_analysis_arguments",
     "add_audit_arguments",
@@ -38,6 +55,10 @@ __all__ = [
     "add_interval_arguments",
     "add_output_arguments",
     "add_panel_arguments",
+    "add_seed_argument",
+    "api_option",
+    "check_output",
+    "check_outputs",
     "csv_list",
     "emit",
     "load_inputs",
@@ -47,14 +68,41 @@ __all__ = [
     "parse_bands",
     "progress_bar",
     "run_audit",
+    "status",
+    "terminal_console",
+    "typed",
     "use_color",
     "write_html",
+    "wrote",
 ]
 
 
 def csv_list(text: str) -> list[str]:
     """Parse ``a,b,c`` into a list, dropping empty items."""
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def typed(constraints: Sequence[Constraint | None] | Constraint) -> Callable[[str], Any]:
+    """An argparse ``type=`` that converts and checks an option's text against the same
+    constraints the API declares, so a bad value is a usage error naming the option:
+    ``argument --seed: must be an integer from 0 to 4294967295, got '-1'``."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text, constraints, "value")
+        except ParameterError as exc:
+            raise argparse.ArgumentTypeError(exc.detail) from None
+
+    convert.__name__ = describe(constraints)
+    return convert
+
+
+def api_option(func: Callable[..., Any], name: str) -> dict[str, Any]:
+    """argparse keywords for an option that sets parameter ``name`` of ``func``: its
+    ``choices`` when the API names them, else a checking ``type``."""
+    allowed = constraints_of(func, name)
+    named = choices(allowed)
+    return {"choices": named} if named else {"type": typed(allowed)}
 
 
 def add_panel_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +166,7 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--pca",
-        choices=("spearman", "pearson", "covariance"),
+        **api_option(audit, "pca"),
         default="spearman",
         help="matrix the capabilities PCA runs on (default: spearman, as in the paper)",
     )
@@ -132,6 +180,7 @@ class Inputs:
     panel: Panel
     benchmarks: list[str] | None = None
     attached: AttachResult | None = None
+    skipped: dict[str, str] | None = None
 
 
 def load_inputs(args: argparse.Namespace) -> Inputs:
@@ -151,7 +200,10 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
         attached = attach_scores(
             reference, scores, model_map=model_map, metric=metric, benchmark_info=info
         )
-        return Inputs(attached.panel, attached.benchmarks, attached)
+        usable, skipped = _usable(attached, args)
+        for bench, why in skipped.items():
+            note(f"skipped your benchmark {bench!r}: {why}; the others are analysed")
+        return Inputs(attached.panel, usable, attached, skipped)
     if model_map:
         raise InputError("--model-map needs both --panel and --scores", source="arguments")
     if panel_name:
@@ -163,6 +215,35 @@ def load_inputs(args: argparse.Namespace) -> Inputs:
     if scores:
         return Inputs(_read_scores(scores, args.benchmarks, args.models, metric))
     raise InputError("nothing to read: give --panel NAME or --scores PATH", source="arguments")
+
+
+def _usable(attached: AttachResult, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The user's benchmarks that can be analysed against the panel's capabilities score,
+    and why each other one cannot (too few matched models, or one score for all): those
+    are skipped with a note rather than aborting the whole run."""
+    panel = attached.panel
+    caps = getattr(args, "capabilities", None) or list(panel.default_capabilities)
+    if len(caps) < 2 or any(c not in panel.scores.columns for c in caps):
+        return list(attached.benchmarks), {}  # the analysis says what is wrong with them
+    mode = "impute" if getattr(args, "impute", False) else "paper"
+    scored, _ = universe_of(panel.oriented_scores()[caps].to_numpy(dtype=float), mode)
+    usable, skipped = [], {}
+    for bench in attached.benchmarks:
+        values = panel.scores[bench].to_numpy(dtype=float)[scored]
+        values = values[values == values]  # drop NaN
+        if len(values) < MIN_MODELS:
+            skipped[bench] = (
+                f"only {len(values)} of your models with a score on it matched a panel model "
+                f"with a capabilities score (at least {MIN_MODELS} are needed)"
+            )
+        elif (values == values[0]).all():
+            skipped[bench] = f"every matched model has the same score ({values[0]:g})"
+        else:
+            usable.append(bench)
+    if not usable:
+        why = "; ".join(f"{b!r}: {w}" for b, w in skipped.items())
+        raise AnalysisError(f"none of your benchmarks can be analysed ({why})", source="--scores")
+    return usable, skipped
 
 
 def _read_scores(
@@ -197,11 +278,63 @@ def load_panel_from_args(args: argparse.Namespace) -> Panel:
 
 
 def emit(text: str, out: str | None) -> None:
-    """Write ``text`` to ``out`` atomically, or to stdout."""
-    if out:
-        write_atomic(Path(out), text if text.endswith("\n") else text + "\n")
+    """Write ``text`` to ``out`` atomically, or to stdout (``out`` None or ``-``)."""
+    text = text if text.endswith("\n") else text + "\n"
+    if out and out != "-":
+        write_atomic(Path(out), text, what="output")
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(text)
+
+
+def wrote(what: str) -> None:
+    """The last line of a command that writes files: ``wrote ...`` on stderr."""
+    sys.stderr.write(f"wrote {clean(what)}\n")
+
+
+#: ``--out`` file names the table commands write, and the format each suffix means.
+OUT_SUFFIXES = {".json": "json", ".csv": "csv", ".txt": "table"}
+#: A report's file names.
+HTML_SUFFIXES = Suffixes((".html", ".htm"))
+
+
+def check_output(
+    path: str | None,
+    flag: str,
+    suffixes: Suffixes | None = None,
+    *,
+    folder: bool = False,
+    stdout: bool = False,
+) -> None:
+    """Refuse an output path before any work: for a file, a folder, device, FIFO, socket or
+    dangling link (see :func:`evalgap._output.check_target`) or a name without one of
+    ``suffixes``; for a ``folder``, anything but a folder; for both, a place that cannot
+    be created or written; ``-`` unless ``stdout`` (the option may mean standard output).
+    Nothing is created."""
+    if not path:
+        return
+    if path == "-":
+        if stdout:
+            return
+        raise ParameterError(flag, "cannot be - (standard output) here; give a file name")
+    what = "figures" if folder else "output"
+    target = check_folder(path, what=what) if folder else check_target(path, what=what)
+    if suffixes is not None and not suffixes.accepts(path):
+        raise ParameterError(flag, f"must be {suffixes}, got {path!r}")
+    parent = target if target.is_dir() else target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write the {what}: {parent} is not a folder", source=path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write the {what}: permission denied on {parent}", source=path)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output option of a command (``--out``, ``--html``, ``--subset-out``)
+    before reading or computing anything, so a bad one costs nothing."""
+    check_output(getattr(args, "out", None), "--out", stdout=True)
+    check_output(getattr(args, "html", None), "--html", HTML_SUFFIXES)
+    check_output(getattr(args, "subset_out", None), "--subset-out")
 
 
 @contextmanager
@@ -229,16 +362,20 @@ def progress_bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], Non
         yield update
 
 
-def parse_bands(values: list[str]) -> tuple[float, float]:
-    """``--bands 0.4,0.7`` as two floats."""
-    try:
-        moderate, high = (float(v) for v in values)
-    except ValueError:
-        raise InputError(
-            f"--bands needs two numbers like 0.4,0.7, got {','.join(values)!r}",
-            source="arguments",
-        ) from None
-    return moderate, high
+@contextmanager
+def status(label: str) -> Iterator[None]:
+    """A spinner with ``label`` on stderr while a step runs, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with terminal_console(stderr=True).status(label):
+        yield
+
+
+def parse_bands(values: Sequence[float]) -> tuple[float, float]:
+    """``--bands`` (already checked by its ``type``) as a (moderate, high) pair."""
+    moderate, high = values
+    return float(moderate), float(high)
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -257,21 +394,22 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     stats.add_argument(
         "--method",
-        choices=("spearman", "pearson", "kendall"),
+        **api_option(audit, "method"),
         default="spearman",
         help="correlation with the capabilities score and FLOP (default: spearman)",
     )
     stats.add_argument(
         "--bootstrap",
         metavar="N",
-        type=int,
+        **api_option(audit, "n_boot"),
         default=10_000,
-        help="bootstrap resamples of models; 0 turns intervals off (default: 10000)",
+        help="bootstrap resamples of models: 0 turns intervals off, else at least 100, and "
+        "at most what fits in memory (default: 10000)",
     )
     stats.add_argument(
         "--permutations",
         metavar="N",
-        type=int,
+        **api_option(audit, "n_perm"),
         default=10_000,
         help="permutations for p-values; 0 turns them off (default: 10000)",
     )
@@ -303,21 +441,36 @@ def add_interval_arguments(group: argparse._ArgumentGroup) -> None:
     are formed, the same wherever they appear."""
     group.add_argument(
         "--ci",
-        choices=("bca", "percentile"),
+        **api_option(audit, "ci_method"),
         default="bca",
         help="bootstrap interval method (default: bca)",
     )
     group.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(audit, "confidence_level"),
+        default=0.95,
+        help="between 0 and 1 (default: 0.95)",
     )
     group.add_argument(
         "--bands",
         metavar="MOD,HIGH",
-        type=csv_list,
-        default=["0.4", "0.7"],
-        help="verdict cut-offs on |rho| (default: 0.4,0.7)",
+        type=typed(BANDS),
+        default=(0.4, 0.7),
+        help="verdict cut-offs on |rho|, 0 < MOD < HIGH <= 1 (default: 0.4,0.7)",
     )
-    group.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    add_seed_argument(group)
+
+
+def add_seed_argument(group: argparse._ArgumentGroup) -> None:
+    """``--seed``: 0 to 2**32 - 1, as everywhere."""
+    group.add_argument(
+        "--seed",
+        metavar="S",
+        type=typed(SEED),
+        default=0,
+        help="0 to 4294967295; the same seed gives the same output (default: 0)",
+    )
 
 
 def run_audit(args: argparse.Namespace) -> AuditResult:
@@ -345,7 +498,10 @@ def run_audit(args: argparse.Namespace) -> AuditResult:
             progress=progress,
         )
     if inputs.attached is not None:
-        result = result.with_settings(user_scores=inputs.attached.summary())
+        summary = inputs.attached.summary()
+        if inputs.skipped:
+            summary["skipped"] = dict(inputs.skipped)
+        result = result.with_settings(user_scores=summary)
     return result
 
 
@@ -354,8 +510,8 @@ def add_html_argument(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--html",
         metavar="FILE",
-        help="also write this result as a self-contained HTML report (combine saved results "
-        "of several analyses with `evalgap report`)",
+        help="also write this result as a self-contained HTML report, a .html file "
+        "(combine saved results of several analyses with `evalgap report`)",
     )
 
 
@@ -374,17 +530,36 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentG
         choices=("table", "csv", "json"),
         help="output format (default: from --out's suffix, else table)",
     )
-    out.add_argument("--out", metavar="FILE", help="write the output here instead of stdout")
-    out.add_argument("--top", metavar="N", type=int, help="show only the first N rows (table)")
+    out.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the output here instead of stdout (- is stdout). Without --format the "
+        "name must end in .json, .csv or .txt (table), which sets the format; with --format "
+        "any name is written in that format. Written atomically; a folder, device, FIFO or "
+        "socket is refused; a symbolic link is written through to the file it points to",
+    )
+    out.add_argument(
+        "--top", metavar="N", type=typed(TOP), help="show only the first N rows (table)"
+    )
     return out
 
 
 def output_format(args: argparse.Namespace) -> str:
-    """The output format: ``--format``, else from ``--out``'s suffix, else ``table``."""
+    """The output format: ``--format``, else from ``--out``'s suffix (``.json``, ``.csv``,
+    ``.txt``), else ``table``; any other suffix without ``--format`` is refused rather than
+    guessed. Also checks every output path (:func:`check_outputs`)."""
+    check_outputs(args)
     if args.format:
         return str(args.format)
-    suffix = Path(args.out).suffix.lower() if args.out else ""
-    return {".json": "json", ".csv": "csv"}.get(suffix, "table")
+    if not args.out or args.out == "-":
+        return "table"
+    allowed = Suffixes(tuple(OUT_SUFFIXES))
+    if not allowed.accepts(args.out):
+        raise ParameterError(
+            "--out",
+            f"must be {allowed}, or any name with --format table|csv|json, got {args.out!r}",
+        )
+    return OUT_SUFFIXES[Path(args.out).suffix.lower()]
 
 
 def use_color(args: argparse.Namespace) -> bool:
@@ -392,12 +567,62 @@ def use_color(args: argparse.Namespace) -> bool:
     return args.out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def _clean_text(text: Text) -> Text:
+    """``text`` without control sequences, its styles kept on the characters that stay."""
+    plain = text.plain
+    if clean(plain) == plain:
+        return text
+    cuts = sorted({0, len(plain), *(s.start for s in text.spans), *(s.end for s in text.spans)})
+    moved, pieces, pos = {}, [], 0
+    for a, b in itertools.pairwise(cuts):
+        moved[a] = pos
+        piece = clean(plain[a:b])
+        pieces.append(piece)
+        pos += len(piece)
+    moved[cuts[-1]] = pos
+    out = Text(
+        "".join(pieces),
+        style=text.style,
+        justify=text.justify,
+        overflow=text.overflow,
+        no_wrap=text.no_wrap,
+        end=text.end,
+        tab_size=text.tab_size,
+    )
+    out.spans[:] = [Span(moved[s.start], moved[s.end], s.style) for s in text.spans]
+    return out
+
+
+class _CleanConsole(Console):
+    """A rich Console that strips terminal control sequences (ANSI, OSC, C0/C1 controls)
+    from every string and :class:`~rich.text.Text` it renders, table cells included: names
+    from input files cannot recolour, retitle or rewrite the terminal. Rich's own styling
+    is added after, so colours still work."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(clean(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: Any = None) -> Any:
+        if isinstance(renderable, Text):
+            renderable = _clean_text(renderable)
+        elif isinstance(renderable, str):
+            renderable = clean(renderable)
+        return super().render(renderable, options)
+
+
+def terminal_console(**kwargs: Any) -> Console:
+    """A rich Console (same arguments) whose output carries no control sequences from the
+    text it is given; every renderer uses this."""
+    return _CleanConsole(**kwargs)
+
+
 def make_console(color: bool) -> tuple[Console, io.StringIO]:
     """A rich console writing into a string buffer: the terminal's width on a terminal
     (at least 120 columns), else 160. Markup is off, so a model or benchmark name like
-    ``[/x]`` prints as itself; style output with :class:`rich.text.Text`."""
+    ``[/x]`` prints as itself; style output with :class:`rich.text.Text`. Control
+    sequences in names are stripped (:func:`terminal_console`)."""
     buffer = io.StringIO()
-    console = Console(
+    console = terminal_console(
         file=buffer,
         width=max(120, shutil.get_terminal_size((160, 40)).columns) if color else 160,
         force_terminal=color,

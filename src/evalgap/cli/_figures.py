@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from evalgap.cli._common import add_audit_arguments, csv_list, run_audit
+from evalgap.cli._common import (
+    add_audit_arguments,
+    check_output,
+    csv_list,
+    progress_bar,
+    run_audit,
+    typed,
+    wrote,
+)
 from evalgap.cli._registry import help_of
-from evalgap.errors import InputError
+from evalgap.report._render import FORMATS, MAX_PIXELS, MAX_SCALE, SCALE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_audit_arguments(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
-    out.add_argument("--format", choices=("svg", "png", "pdf"), default="svg", help="default: svg")
+    out.add_argument(
+        "--out",
+        metavar="DIR",
+        required=True,
+        help="folder to write into; the figures are built in a temporary folder and moved "
+        "in when all are done, so an error or interrupt leaves DIR as it was",
+    )
+    out.add_argument("--format", choices=FORMATS, default="svg", help="default: svg")
     out.add_argument(
         "--scatter",
         metavar="all|none|A,B",
@@ -31,7 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="benchmarks that get a scatter file in DIR/scatter/ (default: all audited)",
     )
     out.add_argument(
-        "--scale", metavar="X", type=float, default=2.0, help="PNG pixel scale (default: 2)"
+        "--scale",
+        metavar="X",
+        type=typed(SCALE),
+        default=2.0,
+        help=f"PNG pixel scale, above 0 and at most {MAX_SCALE:g}; no PNG over "
+        f"{MAX_PIXELS // 1_000_000} million pixels (default: 2)",
     )
     parser.set_defaults(run=run)
 
@@ -39,8 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evalgap.report import write_figures
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise InputError("is a file; give a folder for the figures", source=args.out)
+    check_output(args.out, "--out", folder=True)  # before the audit, not after
     result = run_audit(args)
     if args.scatter == "all":
         chosen = None
@@ -48,6 +64,14 @@ def run(args: argparse.Namespace) -> int:
         chosen = []
     else:
         chosen = csv_list(args.scatter)
-    paths = write_figures(result, args.out, format=args.format, benchmarks=chosen, scale=args.scale)
-    sys.stderr.write(f"wrote {len(paths)} figures to {args.out}\n")
+    with progress_bar("figures", True) as progress:
+        paths = write_figures(
+            result,
+            args.out,
+            format=args.format,
+            benchmarks=chosen,
+            scale=args.scale,
+            progress=progress,
+        )
+    wrote(f"{len(paths)} figures to {args.out}")
     return 0

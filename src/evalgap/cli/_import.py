@@ -28,13 +28,16 @@ from rich.table import Table
 from rich.text import Text
 
 from evalgap._output import write_atomic, write_atomic_with
+from evalgap._params import Suffixes
+from evalgap.cli._common import check_output, progress_bar, terminal_console, wrote
 from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 from evalgap.io._catalog import load_panel
 from evalgap.io._detect import ImportResult, import_results
 from evalgap.io._matching import MatchResult, match_models
 
-_SUFFIXES = (".csv", ".tsv", ".parquet", ".json")
+#: What --out and --items-out may be: the suffix sets the format.
+_SUFFIXES = Suffixes((".csv", ".tsv", ".parquet", ".json"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files and folders to read")
     out = parser.add_argument_group("output")
     out.add_argument(
-        "--out", metavar="FILE", help="write the scores here (.csv, .tsv, .parquet or .json)"
+        "--out",
+        metavar="FILE",
+        help="write the scores here (.csv, .tsv, .parquet or .json; the suffix sets the "
+        "format); written atomically; a folder, device, FIFO or socket is refused, a "
+        "symbolic link is written through",
     )
     out.add_argument(
         "--layout",
@@ -116,9 +123,10 @@ def _check_out(path: str | None, flag: str) -> Path | None:
     if path is None:
         return None
     out = Path(path)
-    if out.suffix.lower() not in _SUFFIXES:
+    check_output(path, flag)  # a FIFO, folder, device or "-" first: they say what they are
+    if not _SUFFIXES.accepts(path):
         raise InputError(
-            f"unknown output format {out.suffix or '(no suffix)'!r}; use {', '.join(_SUFFIXES)}",
+            f"unknown output format {out.suffix or '(no suffix)'!r}: must be {_SUFFIXES}",
             source=flag,
         )
     return out
@@ -127,13 +135,13 @@ def _check_out(path: str | None, flag: str) -> Path | None:
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        write_atomic_with(path, lambda fh: frame.to_parquet(fh, index=False))
+        write_atomic_with(path, lambda fh: frame.to_parquet(fh, index=False), what="table")
     elif suffix == ".json":
-        write_atomic(path, frame.to_json(orient="records", indent=1) + "\n")
+        write_atomic(path, frame.to_json(orient="records", indent=1) + "\n", what="table")
     else:
         buf = io.StringIO()
         frame.to_csv(buf, index=False, sep="\t" if suffix == ".tsv" else ",", lineterminator="\n")
-        write_atomic(path, buf.getvalue())
+        write_atomic(path, buf.getvalue(), what="table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,12 +149,14 @@ def run(args: argparse.Namespace) -> int:
     items_out = _check_out(args.items_out, "--items-out")
     if (args.model_map or args.rename) and not args.panel:
         raise InputError("--model-map and --rename go with --panel NAME", source="arguments")
-    result = import_results(
-        args.paths,
-        metric=args.metric,
-        subtasks=args.subtasks,
-        on_error="skip" if args.skip_bad else "raise",
-    )
+    with progress_bar("reading", True) as progress:
+        result = import_results(
+            args.paths,
+            metric=args.metric,
+            subtasks=args.subtasks,
+            on_error="skip" if args.skip_bad else "raise",
+            progress=progress,
+        )
     matching: MatchResult | None = None
     if args.panel:
         panel = load_panel(args.panel, data_dir=args.data_dir)
@@ -177,8 +187,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         # A pipe or file gets wide lines rather than 80 columns of folded cells.
         width = None if sys.stdout.isatty() else 160
-        console = Console(soft_wrap=False, width=width, markup=False, highlight=False)
+        console = terminal_console(soft_wrap=False, width=width, markup=False, highlight=False)
         render_report(result, matching, written, console)
+    for what, path in written.items():
+        wrote(f"{what} to {path}")
     return 0
 
 

@@ -38,6 +38,8 @@ from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
     add_panel_arguments,
+    add_seed_argument,
+    api_option,
     emit,
     make_console,
     output_format,
@@ -93,22 +95,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument(
         "--target",
         metavar="R",
-        type=float,
+        **api_option(item_analysis, "target"),
         default=0.3,
         help="largest acceptable |correlation| of the subset with capabilities (default: 0.3)",
     )
     sel.add_argument(
         "--floor",
         metavar="A",
-        type=float,
+        **api_option(item_analysis, "reliability_floor"),
         default=0.7,
         help="smallest acceptable KR-20 / alpha of the subset (default: 0.7)",
     )
     sel.add_argument(
-        "--min-items", metavar="K", type=int, default=10, help="fewest items (default: 10)"
+        "--min-items",
+        metavar="K",
+        **api_option(item_analysis, "min_items"),
+        default=10,
+        help="fewest items, at least 2 (default: 10)",
     )
     sel.add_argument(
-        "--folds", metavar="F", type=int, default=5, help="cross-validation folds (default: 5)"
+        "--folds",
+        metavar="F",
+        **api_option(item_analysis, "folds"),
+        default=5,
+        help="cross-validation folds, at least 2 (default: 5)",
     )
     sel.add_argument(
         "--no-prune",
@@ -120,21 +130,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     sel.add_argument(
         "--method",
-        choices=("spearman", "pearson"),
+        **api_option(item_analysis, "method"),
         default="spearman",
         help="correlation with capabilities (default: spearman)",
     )
     sel.add_argument(
         "--bootstrap",
         metavar="N",
-        type=int,
+        **api_option(item_analysis, "n_boot"),
         default=1000,
         help="bootstrap resamples of models for the intervals; 0 turns them off (default: 1000)",
     )
     sel.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(item_analysis, "confidence_level"),
+        default=0.95,
+        help="between 0 and 1 (default: 0.95)",
     )
-    sel.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    add_seed_argument(sel)
     out = add_output_arguments(parser)
     out.add_argument(
         "--subset-out", metavar="FILE", help="write the subset's item ids here, one per line"

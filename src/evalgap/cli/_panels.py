@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from rich.console import Console
 from rich.table import Table
 
+from evalgap.cli._common import terminal_console
 from evalgap.cli._registry import help_of
 from evalgap.io._catalog import list_panels
 
@@ -23,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("source")
     for spec in list_panels():
         table.add_row(spec.name, spec.description, spec.citation)
-    Console().print(table)
+    # Piped or redirected: wide enough for every full name, never cut to 80 columns.
+    width = None if sys.stdout.isatty() else 1000
+    terminal_console(width=width, markup=False, highlight=False).print(table)
     return 0

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from evalgap.cli._common import add_audit_arguments, run_audit
+from evalgap.cli._common import (
+    HTML_SUFFIXES,
+    add_audit_arguments,
+    check_output,
+    run_audit,
+    status,
+    wrote,
+)
 from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 
@@ -30,17 +35,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_audit_arguments(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--out", metavar="FILE", required=True, help="the .html file to write")
+    out.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="the .html file to write (- for stdout); written atomically; a folder, device, "
+        "FIFO or socket is refused, a symbolic link is written through",
+    )
     out.add_argument("--title", metavar="TEXT", help="page title (default: from the first result)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from evalgap.analyses import load_result
-    from evalgap.report import write_report
+    import sys
 
-    if Path(args.out).is_dir():  # say so before a long audit, not after
-        raise InputError("is a folder; give a file name for the report", source=args.out)
+    from evalgap.analyses import load_result
+    from evalgap.report import build_report, write_report
+
+    check_output(args.out, "--out", HTML_SUFFIXES, stdout=True)
     saved = [load_result(path) for path in args.results]
     results = []
     if args.panel or args.scores:
@@ -52,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
             source="arguments",
         )
     results.extend(saved)
-    write_report(results, args.out, title=args.title)
-    sys.stderr.write(f"wrote {args.out}\n")
+    if args.out == "-":
+        with status("building the report"):
+            html = build_report(results, title=args.title)
+        sys.stdout.write(html)
+        return 0
+    with status("building the report"):
+        path = write_report(results, args.out, title=args.title)
+    wrote(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -20,6 +20,8 @@ from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
     add_panel_arguments,
+    add_seed_argument,
+    api_option,
     csv_list,
     emit,
     make_console,
@@ -67,17 +69,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=csv_list,
         help="benchmarks a sandbagger has no reason to fail (default: mmlu where present)",
     )
+    from evalgap.analyses.sandbagging import sandbag_panel
+
     stats.add_argument(
         "--fit",
-        choices=("auto", "linear", "monotone"),
+        **api_option(sandbag_panel, "fit"),
         default="auto",
         help="the prediction: auto picks linear or monotone by leave-one-out error (default)",
     )
     stats.add_argument(
-        "--alpha", metavar="Q", type=float, default=0.05, help="false discovery rate (0.05)"
+        "--alpha",
+        metavar="Q",
+        **api_option(sandbag_panel, "alpha"),
+        default=0.05,
+        help="false discovery rate, between 0 and 1 (0.05)",
     )
     stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(sandbag_panel, "confidence_level"),
+        default=0.95,
+        help="between 0 and 1 (default: 0.95)",
     )
     stats.add_argument(
         "--items",
@@ -87,9 +99,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "difficulty check",
     )
     stats.add_argument(
-        "--bootstrap", metavar="N", type=int, default=1000, help="item resamples (1000)"
+        "--bootstrap",
+        metavar="N",
+        **api_option(sandbag_panel, "n_boot"),
+        default=1000,
+        help="item resamples (1000)",
     )
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    add_seed_argument(stats)
     out = add_output_arguments(panel)
     add_html_argument(out)
     panel.set_defaults(run=run_panel)

@@ -29,6 +29,7 @@ from evalgap.cli._common import (
     add_interval_arguments,
     add_output_arguments,
     add_panel_arguments,
+    api_option,
     csv_list,
     emit,
     make_console,
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     stats.add_argument(
         "--method",
-        choices=("spearman", "pearson", "kendall"),
+        **api_option(sensitivity, "method"),
         default="spearman",
         help="the baseline's correlation (default: spearman)",
     )
@@ -89,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--bootstrap",
         metavar="N",
-        type=int,
+        **api_option(sensitivity, "n_boot"),
         default=0,
         help="bootstrap resamples per variant for interval verdicts (default: 0, bands of "
         "point estimates only)",

@@ -383,7 +383,8 @@ def _as_bool(value: object, label: str, where: str) -> bool:
         return True
     if text in {"false", "f", "no", "n", "0", "lower", "down", "↓"}:
         return False
-    raise InputError(f"expected true or false, got {value!r}", source=label, where=where)
+    shown = repr(value.item() if isinstance(value, np.generic) else value)
+    raise InputError(f"expected true or false, got {shown}", source=label, where=where)
 
 
 def _validate_benchmarks(
@@ -499,7 +500,7 @@ def _validate_models(models: pd.DataFrame | None, ids: pd.Index, label: str) -> 
         if (num <= 0).any():
             model = num.index[(num <= 0).to_numpy().argmax()]
             raise InputError(
-                f"must be positive, got {num[model]!r}",
+                f"must be positive, got {float(num[model]):g}",
                 source=label,
                 where=f"model {model!r}, column {col!r}",
             )

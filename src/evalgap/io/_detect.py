@@ -30,7 +30,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -39,7 +39,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from evalgap.errors import InputError
-from evalgap.io._frames import read_frame
+from evalgap.io._frames import read_frame, to_number_column
 from evalgap.io._helm import is_helm_run, read_helm_run
 from evalgap.io._inspect import read_inspect
 from evalgap.io._leaderboard import (
@@ -353,11 +353,53 @@ def _read_one(path: Path, fmt: str, work: _Work, subtasks: bool) -> None:
     work.runs.extend(runs)
 
 
+def _item_table(frame: pd.DataFrame, path: Path) -> list[Run]:
+    """A long per-item table (``model, [benchmark,] item, score``): one run per model and
+    benchmark (the file's name when there is no benchmark column), scored by its mean item
+    score, with the items kept. Without this, a folder's item table would be read as a
+    score table."""
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    keys = {}
+    for key in ("model", "item"):
+        values = frame[cols[key]]
+        empty = values.isna() | (values.astype(str).str.strip() == "")
+        if empty.any():
+            raise InputError(
+                f"empty {key}", source=path, where=f"line {empty.index[empty.to_numpy().argmax()]}"
+            )
+        keys[key] = values.astype(str).str.strip()
+    if "benchmark" in cols:
+        keys["benchmark"] = frame[cols["benchmark"]].fillna("").astype(str).str.strip()
+    else:
+        keys["benchmark"] = pd.Series(path.stem, index=frame.index)
+    score = to_number_column(frame[cols["score"]], source=path, column=cols["score"])
+    table = pd.DataFrame({**keys, "score": score}).dropna(subset=["score"])
+    runs = []
+    for (model, bench), group in table.groupby(["model", "benchmark"], sort=False):
+        items = list(zip(group["item"], group["score"].astype(float), strict=True))
+        mean = float(group["score"].mean())
+        runs.append(
+            Run(
+                model=str(model),
+                benchmark=str(bench or path.stem),
+                source=str(path),
+                format="table",
+                metrics={"score": MetricValue(mean, math.nan, float(len(items)))},
+                declared="score",
+                declared_by="the item table's mean item score",
+                items={"score": items},
+            )
+        )
+    return runs
+
+
 def _read_table(path: Path) -> tuple[list[Run], list[str]]:
     frame = read_frame(path)
     columns = [str(c) for c in frame.columns]
     if is_opencompass_header(columns):
         return read_opencompass(path, frame)
+    if {"model", "item", "score"} <= {c.strip().lower() for c in columns}:
+        return _item_table(frame, path), []
     runs: list[Run] = []
     if _is_long(frame):
         long = _long_records(frame, path)
@@ -567,6 +609,7 @@ def import_results(
     metric: str | Mapping[str, str] | Sequence[str] | MetricChoice | None = None,
     subtasks: bool = False,
     on_error: Literal["raise", "skip"] = "raise",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Read evaluation results written by harnesses, from files and folders.
 
@@ -590,6 +633,8 @@ def import_results(
         ``"raise"``: a bad file stops the import with an :class:`InputError`.
         ``"skip"``: it is listed in :attr:`ImportResult.skipped` with the error, and the
         import goes on.
+    progress
+        Called as ``progress(done, total)`` after each file or run folder is read.
 
     Returns
     -------
@@ -620,7 +665,10 @@ def import_results(
         raise InputError("no paths given", source="import")
     choice = MetricChoice.parse(metric)  # type: ignore[arg-type]
     work = _Work()
-    for path, explicit in _collect(path_list):
+    found = list(_collect(path_list))
+    for done, (path, explicit) in enumerate(found, start=1):
+        if progress is not None and done > 1:
+            progress(done - 1, len(found))
         try:
             fmt = detect_format(path)
             if fmt is None:
@@ -643,6 +691,8 @@ def import_results(
                 raise
             work.skipped.append((str(path), f"error: {exc.line()}"))
             work.warnings.append((str(path), f"skipped after an error: {exc.problem}"))
+    if progress is not None and found:
+        progress(len(found), len(found))
     _attach_samples(work)
     if not work.runs:
         reasons = "; ".join(f"{Path(s).name}: {r}" for s, r in work.skipped[:3])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evalgap.data._panel import BENCHMARK_COLUMNS, MODEL_COLUMNS, Panel
+from evalgap.data._panel import BENCHMARK_COLUMNS, MODEL_COLUMNS, ROLES, Panel
 from evalgap.errors import InputError
 from evalgap.io._frames import file_sha256, read_frame, to_number_column
 
@@ -212,8 +212,44 @@ def _meta_table(
     for col in numeric:
         if col in meta:
             meta[col] = to_number_column(meta[col], source=path, column=col)
+            bad = meta[col].notna() & ~((meta[col] > 0) & (meta[col] < float("inf")))
+            if bad.any():
+                lineno = bad.index[bad.to_numpy().argmax()]
+                raise InputError(
+                    f"expected a positive number, got {meta[col][lineno]:g}",
+                    source=path,
+                    where=f"line {lineno}, column {col!r}",
+                )
+    _check_meta_values(meta, path)
     meta.index = pd.Index(ids.to_numpy(), name=key, dtype=object)
     return meta
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0", "higher", "up", "↑"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "lower", "down", "↓"}
+
+
+def _check_meta_values(meta: pd.DataFrame, path: _Path) -> None:
+    """Roles and higher_is_better flags of a benchmark-info file, checked where they are
+    read, so an error names this file and its line (not the score table)."""
+    for lineno, value in meta.get("role", pd.Series(dtype=object)).items():
+        if pd.isna(value) or not str(value).strip():
+            continue
+        if str(value).strip().lower() not in ROLES:
+            raise InputError(
+                f"expected one of {', '.join(ROLES)}, got {str(value).strip()!r}",
+                source=path,
+                where=f"line {lineno}, column 'role'",
+            )
+    for lineno, value in meta.get("higher_is_better", pd.Series(dtype=object)).items():
+        if pd.isna(value) or isinstance(value, bool):
+            continue
+        if str(value).strip().lower() not in _TRUE | _FALSE:
+            raise InputError(
+                f"expected true or false, got {str(value).strip()!r}",
+                source=path,
+                where=f"line {lineno}, column 'higher_is_better'",
+            )
 
 
 def read_benchmark_info(path: _Path) -> pd.DataFrame:
@@ -246,6 +282,8 @@ def read_table_panel(
         unknown = [b for b in bench.index if b not in score_frame.columns]
         if len(unknown) == len(bench.index):
             raise InputError("none of its benchmarks appear in the score table", source=benchmarks)
+    if mods is not None and not any(m in score_frame.index for m in mods.index):
+        raise InputError("none of its models appear in the score table", source=models)
     files = {str(p): file_sha256(p) for p in paths}
     return Panel.from_frames(
         score_frame, bench, mods, source=str(scores), files=files, capabilities=capabilities

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from pathlib import Path
 
-from evalgap._output import write_atomic
+from evalgap._output import atomic_folder
+from evalgap._params import validate_params
 from evalgap.analyses.safetywashing._audit import AuditResult
 from evalgap.errors import AnalysisError, InputError
-from evalgap.report._render import FORMATS, ImageFormat, render
+from evalgap.report._render import FORMATS, SCALE, ImageFormat, render
 from evalgap.report.sections._audit_specs import figure_specs, scatter_spec
 
 __all__ = ["write_figures"]
@@ -28,6 +29,7 @@ def safe_filename(text: str) -> str:
     return stem[:120] or "benchmark"
 
 
+@validate_params({"scale": SCALE})
 def write_figures(
     result: AuditResult,
     out_dir: str | PathLike[str],
@@ -35,14 +37,17 @@ def write_figures(
     format: ImageFormat = "svg",
     benchmarks: Iterable[str] | None = None,
     scale: float = 2.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Write the report's figures to ``out_dir`` as files fit for a paper.
 
     Files: ``forest``, ``capabilities``, ``scree``, ``heatmap`` and ``scatter-overview``
     (small multiples of the 12 benchmarks with the largest |ρ|), plus one
     ``scatter/<benchmark>`` per benchmark: its score against the capabilities score and
-    against log10 training FLOP, with least-squares lines. Every file is written
-    atomically; a file that exists is replaced.
+    against log10 training FLOP, with least-squares lines. The figures are built in a
+    temporary folder and moved into ``out_dir`` only when all are rendered, so an error or
+    an interrupt leaves ``out_dir`` as it was (absent, if it was); files of the same names
+    are replaced, anything else in ``out_dir`` is kept.
 
     Parameters
     ----------
@@ -56,7 +61,10 @@ def write_figures(
         Benchmarks that get a scatter file; default every audited benchmark; an empty list
         writes none.
     scale
-        Pixel scale of PNG files (2 is about 144 dpi at the figure's size).
+        Pixel scale of PNG files (2 is about 144 dpi at the figure's size); at most 20,
+        and no PNG over 50 million pixels.
+    progress
+        Called as ``progress(done, total)`` after each figure.
 
     Returns
     -------
@@ -87,8 +95,6 @@ def write_figures(
             f"unknown figure format {format!r}; use one of {', '.join(FORMATS)}",
             source="arguments",
         )
-    if not scale > 0:
-        raise InputError(f"scale must be positive, got {scale}", source="arguments")
     audited = [str(b) for b in result.table["benchmark"]]
     if benchmarks is None:
         chosen = audited
@@ -98,11 +104,8 @@ def write_figures(
         if unknown:
             raise AnalysisError(f"benchmark {unknown[0]!r} was not audited", source="figures")
     folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError("is a file; give a folder for the figures", source=folder)
-
     jobs: list[tuple[Path, dict]] = [
-        (folder / f"{name}.{format}", spec) for name, spec in figure_specs(result).items()
+        (Path(f"{name}.{format}"), spec) for name, spec in figure_specs(result).items()
     ]
     used: set[str] = set()
     for bid in chosen:
@@ -111,15 +114,13 @@ def write_figures(
         while candidate.lower() in used:
             candidate, k = f"{stem}-{k}", k + 1
         used.add(candidate.lower())
-        jobs.append((folder / "scatter" / f"{candidate}.{format}", scatter_spec(result, bid)))
+        jobs.append((Path("scatter") / f"{candidate}.{format}", scatter_spec(result, bid)))
 
-    written = []
-    for path, spec in jobs:
-        data = render(spec, format, scale=scale, what=f"figure {path.stem!r}")
-        try:
-            written.append(write_atomic(path, data))
-        except OSError as exc:
-            raise InputError(
-                f"cannot write the figure: {exc.strerror or exc}", source=path
-            ) from None
-    return written
+    with atomic_folder(folder, what="figures") as work:
+        for done, (rel, spec) in enumerate(jobs, start=1):
+            data = render(spec, format, scale=scale, what=f"figure {rel.stem!r}")
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            (work / rel).write_bytes(data)
+            if progress is not None:
+                progress(done, len(jobs))
+    return [folder / rel for rel, _ in jobs]

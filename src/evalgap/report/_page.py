@@ -278,7 +278,5 @@ def write_report(
     if target.is_dir():
         raise InputError("is a folder; give a file name for the report", source=target)
     html = build_report(results, sections=sections, title=title)
-    try:
-        return write_atomic(target, html)
-    except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror or exc}", source=target) from None
+    write_atomic(target, html, what="report")
+    return target

@@ -8,17 +8,56 @@ inlines. Rendering never reads from the network (``allowed_base_urls=[]``).
 from __future__ import annotations
 
 import functools
+import math
 import re
+from numbers import Real
 from typing import Any, Literal
 
-from evalgap.errors import InputError
+from evalgap._params import Interval, check
+from evalgap.errors import InputError, ParameterError
 from evalgap.report._html import json_ready
 
-__all__ = ["FORMATS", "compile_vega", "render", "render_svg", "svg_for_html", "vega_bundle"]
+__all__ = [
+    "FORMATS",
+    "MAX_PIXELS",
+    "MAX_SCALE",
+    "SCALE",
+    "compile_vega",
+    "render",
+    "render_svg",
+    "svg_for_html",
+    "vega_bundle",
+]
 
 ImageFormat = Literal["svg", "png", "pdf"]
 #: Formats :func:`render` writes.
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf")
+#: Largest PNG pixel scale, and largest PNG in pixels (about 200 MB as RGBA). vl-convert
+#: aborts the whole process when it cannot allocate an image, so a PNG larger than this is
+#: refused before it is rendered.
+MAX_SCALE = 20.0
+MAX_PIXELS = 50_000_000
+#: What ``scale`` may be.
+SCALE = [Interval(Real, 0, MAX_SCALE, closed="right")]
+
+_SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([0-9.]+)"[^>]*?\bheight="([0-9.]+)"')
+
+
+def _check_pixels(svg: str, scale: float, what: str) -> None:
+    """Refuse a PNG of more than :data:`MAX_PIXELS` pixels, before vl-convert tries."""
+    size = _SVG_SIZE.search(svg)
+    if size is None:  # pragma: no cover - vl-convert always writes both
+        return
+    w, h = float(size.group(1)), float(size.group(2))
+    wide, high = math.ceil(w * scale), math.ceil(h * scale)
+    if wide * high > MAX_PIXELS:
+        largest = math.floor(math.sqrt(MAX_PIXELS / max(w * h, 1.0)) * 10) / 10
+        raise ParameterError(
+            "scale",
+            f"must be at most {largest:g} for {what} ({w:g} x {h:g} at scale 1), got "
+            f"{scale:g}: that PNG would be {wide:,} x {high:,} pixels, over the "
+            f"{MAX_PIXELS:,} allowed",
+        )
 
 
 def _vlc() -> Any:
@@ -63,7 +102,8 @@ def render(
     format
         ``svg``, ``png`` or ``pdf``.
     scale
-        Pixel scale of PNG output (2 gives about 144 dpi at the chart's size).
+        Pixel scale of PNG output (2 gives about 144 dpi at the chart's size); at most
+        :data:`MAX_SCALE`, and the PNG at most :data:`MAX_PIXELS` pixels.
     what
         Names the chart in an error message.
 
@@ -72,6 +112,8 @@ def render(
     InputError
         An unknown format, or a spec Vega-Lite cannot render (including one that asks for
         data from a URL: rendering never uses the network).
+    ParameterError
+        A PNG scale out of range, or one that would make too many pixels.
 
     Examples
     --------
@@ -85,18 +127,30 @@ def render(
             f"unknown figure format {format!r}; use one of {', '.join(FORMATS)}",
             source="arguments",
         )
+    if format == "png":
+        check("scale", scale, SCALE)
     vlc = _vlc()
     spec = _checked(spec, what)
     try:
-        if format == "svg":
-            return vlc.vegalite_to_svg(spec, allowed_base_urls=[]).encode("utf-8")
+        svg = vlc.vegalite_to_svg(spec, allowed_base_urls=[])
+    except ValueError as exc:
+        raise _render_error(exc, what) from None
+    if format == "svg":
+        return svg.encode("utf-8")
+    if format == "png":
+        _check_pixels(svg, scale, what)
+    try:
         if format == "png":
             return bytes(vlc.vegalite_to_png(spec, scale=scale, allowed_base_urls=[]))
         return bytes(vlc.vegalite_to_pdf(spec, allowed_base_urls=[]))
     except ValueError as exc:
-        first = str(exc).strip().splitlines()
-        detail = first[1].strip() if len(first) > 1 else (first[0] if first else "")
-        raise InputError(f"{what} could not be rendered: {detail}", source="report") from None
+        raise _render_error(exc, what) from None
+
+
+def _render_error(exc: ValueError, what: str) -> InputError:
+    first = str(exc).strip().splitlines()
+    detail = first[1].strip() if len(first) > 1 else (first[0] if first else "")
+    return InputError(f"{what} could not be rendered: {detail}", source="report")
 
 
 def compile_vega(spec: dict[str, Any], *, what: str = "chart") -> dict[str, Any]:

@@ -80,6 +80,7 @@ import pandas as pd
 import scipy.stats
 from numpy.typing import NDArray
 
+from evalgap._params import CONFIDENCE, StrOptions, validate_params
 from evalgap.analyses.safetywashing._audit import _check_benchmarks
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
@@ -300,6 +301,9 @@ def _line(s: FloatArray, y: FloatArray) -> dict[str, float]:
     return {"intercept": float(intercept), "slope": float(slope), "residual_sd": sd}
 
 
+@validate_params(
+    {"fit": [StrOptions(FITS)], "confidence_level": CONFIDENCE, "scale": [StrOptions(SCALES)]}
+)
 def adjusted_scores(
     capabilities: Iterable[float],
     scores: Iterable[float],
@@ -342,12 +346,6 @@ def adjusted_scores(
         raise AnalysisError("capabilities and scores must be 1-d and of the same length")
     if not (np.isfinite(s).all() and np.isfinite(y).all()):
         raise AnalysisError("capabilities and scores must be finite")
-    if fit not in FITS:
-        raise AnalysisError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
-    if scale not in SCALES:
-        raise AnalysisError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
-    if not 0 < confidence_level < 1:
-        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
     n = len(s)
     if n < MIN_MODELS:
         raise AnalysisError(f"only {n} models; an adjusted score needs at least {MIN_MODELS}")
@@ -505,6 +503,14 @@ class AdjustResult(Result):
         return rows.reset_index(drop=True)
 
 
+@validate_params(
+    {
+        "fit": [StrOptions(FITS)],
+        "confidence_level": CONFIDENCE,
+        "scale": [StrOptions(SCALES)],
+        "flags": [StrOptions(FLAG_RULES)],
+    }
+)
 def adjust(
     panel: Panel,
     capabilities: Iterable[str] | None = None,
@@ -576,14 +582,6 @@ def adjust(
     ...                 benchmarks=["truthfulqa_mc1"])  # doctest: +SKIP
     >>> result.ranking("truthfulqa_mc1")[["model", "residual", "assessment"]]  # doctest: +SKIP
     """
-    if fit not in FITS:
-        raise AnalysisError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
-    if scale not in SCALES:
-        raise AnalysisError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
-    if flags not in FLAG_RULES:
-        raise AnalysisError(f"flags must be one of {', '.join(FLAG_RULES)}, got {flags!r}")
-    if not 0 < confidence_level < 1:
-        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
     cap = capabilities_score(
         panel,
         list(capabilities) if capabilities is not None else None,

@@ -11,14 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._params import (
+    BANDS,
+    CONFIDENCE,
+    N_RESAMPLES,
+    SEED,
+    Interval,
+    MemoryNeed,
+    StrOptions,
+    permutation_bytes,
+    resample_bytes,
+    validate_params,
+)
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
+    PCA_MATRICES,
     CapabilitiesScore,
     PCAMatrix,
     _capability_matrix,
@@ -194,6 +208,39 @@ def _check_targets(
             )
 
 
+def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    """What the bootstrap and the permutations would hold, sized by the whole panel."""
+    panel = args["panel"]
+    if not isinstance(panel, Panel):
+        return []
+    n, k = panel.scores.shape
+    # One set of permutations per distinct number of models with a score.
+    sizes = len(set(panel.scores.notna().sum().tolist()))
+    what = f"{n} models x {k} benchmarks"
+    return [
+        MemoryNeed("n_boot", args["n_boot"], lambda b: resample_bytes(b, n, k), what),
+        MemoryNeed(
+            "n_perm", args["n_perm"], lambda p: permutation_bytes(p, n, k, n_sizes=sizes), what
+        ),
+    ]
+
+
+@validate_params(
+    {
+        "method": [StrOptions(CORRELATION_METHODS)],
+        "pca": [StrOptions(PCA_MATRICES)],
+        "impute_rank": [Interval(Integral, 1, None)],
+        "n_boot": N_RESAMPLES,
+        "n_perm": [Interval(Integral, 0, None)],
+        "confidence_level": CONFIDENCE,
+        "ci_method": [StrOptions(CI_METHODS)],
+        "bands": BANDS,
+        "verdict_basis": [StrOptions(VERDICT_BASES)],
+        "resample": [StrOptions(RESAMPLE_UNITS)],
+        "seed": SEED,
+    },
+    memory=_memory,
+)
 def audit(
     panel: Panel,
     capabilities: Iterable[str] | None = None,
@@ -275,32 +322,9 @@ def audit(
     >>> result.benchmark("truthfulqa_mc1")["capabilities_correlation"]  # doctest: +SKIP
     0.812...
     """
-    if method not in CORRELATION_METHODS:
-        raise AnalysisError(
-            f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}"
-        )
-    if ci_method not in CI_METHODS:
-        raise AnalysisError(f"ci_method must be one of {', '.join(CI_METHODS)}, got {ci_method!r}")
-    if n_boot < 0 or n_perm < 0:
-        raise AnalysisError("n_boot and n_perm must be 0 or more")
-    if 0 < n_boot < 100:
-        raise AnalysisError(f"n_boot={n_boot} is too few for an interval; use 0 or at least 100")
-    if not 0 < confidence_level < 1:
-        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
     if not isinstance(bands, Bands):
-        try:
-            bands = Bands(*bands)
-        except (TypeError, ValueError) as exc:
-            raise AnalysisError(f"bad verdict bands {bands!r}: {exc}") from None
-    if verdict_basis not in VERDICT_BASES:
-        raise AnalysisError(
-            f"verdict_basis must be one of {', '.join(VERDICT_BASES)}, got {verdict_basis!r}"
-        )
-    if resample not in RESAMPLE_UNITS:
-        raise AnalysisError(
-            f"resample must be one of {', '.join(RESAMPLE_UNITS)}, got {resample!r}"
-        )
-    simultaneous = simultaneous or verdict_basis == "simultaneous"
+        bands = Bands(*bands)
+    simultaneous = bool(simultaneous) or verdict_basis == "simultaneous"
 
     caps, _ = _capability_matrix(panel, list(capabilities) if capabilities is not None else None)
     targets = _check_benchmarks(panel, caps, benchmarks)
@@ -415,6 +439,11 @@ def audit(
             notes[j].append("no training FLOP known for any model")
         elif compute_n[j] < MIN_MODELS:
             notes[j].append(f"training FLOP known for only {compute_n[j]} of its models")
+        elif compute_n[j] < (scored := int((~np.isnan(y[:, j])).sum())):
+            notes[j].append(
+                f"training FLOP unknown for {scored - int(compute_n[j])} of its {scored} "
+                f"models (compute correlation over {int(compute_n[j])})"
+            )
     too_few_flop = compute_n < MIN_MODELS
     for arr in (c_rho, c_p_value, lows["c_rho"], highs["c_rho"]):
         arr[too_few_flop] = np.nan

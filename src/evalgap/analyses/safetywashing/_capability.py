@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
@@ -27,14 +28,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from evalgap._json import column_types, frame_from_records, frame_to_records
+from evalgap._params import Interval, StrOptions, validate_params
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.stats._weighted import midrank_matrix, weighted_midranks
 
-__all__ = ["CapabilitiesScore", "capabilities_score"]
+__all__ = ["PCA_MATRICES", "CapabilitiesScore", "capabilities_score"]
 
 Mode = Literal["paper", "impute"]
 PCAMatrix = Literal["spearman", "pearson", "covariance"]
+#: Matrices the capabilities PCA can run on (``pca=``).
+PCA_MATRICES = ("spearman", "pearson", "covariance")
 
 #: Fewest models a capabilities score is estimated from.
 MIN_MODELS = 5
@@ -357,6 +361,13 @@ def universe_of(
     return keep, reasons
 
 
+@validate_params(
+    {
+        "pca": [StrOptions(PCA_MATRICES)],
+        "impute_rank": [Interval(Integral, 1, None)],
+        "min_observed": [Interval(Integral, 1, None), None],
+    }
+)
 def capabilities_score(
     panel: Panel,
     capabilities: Iterable[str] | None = None,
@@ -405,8 +416,6 @@ def capabilities_score(
     0.783
     """
     mode: Mode = "impute" if impute else "paper"
-    if pca not in ("spearman", "pearson", "covariance"):
-        raise AnalysisError(f"pca must be 'spearman', 'pearson' or 'covariance', got {pca!r}")
     caps, frame = _capability_matrix(panel, list(capabilities) if capabilities else None)
     # Canonical row order: the score must not depend on the order of the input file.
     frame = frame.loc[sorted(frame.index)]

@@ -53,12 +53,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._params import (
+    CONFIDENCE,
+    N_RESAMPLES,
+    SEED,
+    Interval,
+    MemoryNeed,
+    StrOptions,
+    resample_bytes,
+    validate_params,
+)
 from evalgap.analyses.safetywashing._capability import MIN_MODELS, CapabilitiesScore
 from evalgap.errors import AnalysisError, InputError
 from evalgap.results import Provenance, Result
@@ -81,6 +92,14 @@ F64 = NDArray[np.float64]
 
 _GRID = 16
 _MAX_ROUNDS = 20
+
+#: What the subset selection accepts (shared by item_analysis and select_items).
+_SELECTION = {
+    "method": [StrOptions(("spearman", "pearson"))],
+    "target": [Interval(Real, 0, 1, closed="left")],
+    "reliability_floor": [Interval(Real, -1, 1, closed="neither")],
+    "min_items": [Interval(Integral, 2, None)],
+}
 
 
 # -- building the matrix -------------------------------------------------------------------
@@ -542,6 +561,7 @@ def _reliability_step(
     return changed
 
 
+@validate_params(_SELECTION)
 def select_items(
     matrix: pd.DataFrame | NDArray[Any],
     capabilities: pd.Series | NDArray[Any],
@@ -570,7 +590,6 @@ def select_items(
     (0, 20)
     """
     data, _, _, _ = _prepare(matrix, capabilities, method, "items")
-    _check_selection_args(target, reliability_floor, min_items)
     return _select(
         data,
         np.ones(data.n),
@@ -582,15 +601,6 @@ def select_items(
 
 
 # -- input checks --------------------------------------------------------------------------
-
-
-def _check_selection_args(target: float, floor: float, min_items: int) -> None:
-    if not 0 <= target < 1:
-        raise AnalysisError(f"target must be in [0, 1), got {target}")
-    if not -1 < floor < 1:
-        raise AnalysisError(f"reliability_floor must be below 1, got {floor}")
-    if min_items < 2:
-        raise AnalysisError(f"min_items must be at least 2, got {min_items}")
 
 
 def _prepare(
@@ -815,6 +825,31 @@ def _folds(n: int, folds: int, rng: np.random.Generator) -> list[NDArray[np.intp
     return [np.sort(part) for part in np.array_split(perm, folds)]
 
 
+def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    """The bootstrap of each correlation: resample counts of one block and the replicates."""
+    shape = getattr(args["matrix"], "shape", None)
+    if shape is None or len(shape) != 2:
+        return []
+    n = int(shape[0])
+    need = MemoryNeed(
+        "n_boot",
+        args["n_boot"],
+        lambda b: resample_bytes(b, n, 1, replicates=1, chunk=500),
+        f"{n} models",
+    )
+    return [need]
+
+
+@validate_params(
+    {
+        **_SELECTION,
+        "folds": [Interval(Integral, 2, None)],
+        "n_boot": N_RESAMPLES,
+        "confidence_level": CONFIDENCE,
+        "seed": SEED,
+    },
+    memory=_memory,
+)
 def item_analysis(
     matrix: pd.DataFrame | NDArray[Any],
     capabilities: pd.Series | CapabilitiesScore | NDArray[Any],
@@ -887,13 +922,6 @@ def item_analysis(
     >>> sorted(int(i) for i in result.subset) == list(range(30, 60))
     True
     """
-    _check_selection_args(target, reliability_floor, min_items)
-    if folds < 2:
-        raise AnalysisError(f"folds must be at least 2, got {folds}")
-    if n_boot < 0 or 0 < n_boot < 100:
-        raise AnalysisError(f"n_boot must be 0 or at least 100, got {n_boot}")
-    if not 0 < confidence_level < 1:
-        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
     data, models, items, notes = _prepare(matrix, capabilities, method, benchmark or "items")
     n, k = data.n, data.k
     min_items = min(min_items, k)

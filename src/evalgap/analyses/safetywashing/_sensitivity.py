@@ -40,12 +40,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._params import (
+    BANDS,
+    CONFIDENCE,
+    N_RESAMPLES,
+    SEED,
+    Interval,
+    MemoryNeed,
+    StrOptions,
+    resample_bytes,
+    validate_params,
+)
 from evalgap.analyses.safetywashing._audit import _check_benchmarks
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
@@ -367,6 +379,34 @@ def _evaluate(
 # -- the analysis ---------------------------------------------------------------------------
 
 
+def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    """The resample counts of all models and of one variant's, and one variant's replicates."""
+    panel = args["panel"]
+    if not isinstance(panel, Panel):
+        return []
+    n, k = panel.scores.shape
+    need = MemoryNeed(
+        "n_boot",
+        args["n_boot"],
+        lambda b: resample_bytes(b, 2 * n, k, replicates=1),
+        f"{n} models x {k} benchmarks",
+    )
+    return [need]
+
+
+@validate_params(
+    {
+        "method": [StrOptions(CORRELATION_METHODS)],
+        "pca": [StrOptions(_PCAS)],
+        "impute_rank": [Interval(Integral, 1, None)],
+        "bands": BANDS,
+        "n_boot": N_RESAMPLES,
+        "confidence_level": CONFIDENCE,
+        "ci_method": [StrOptions(CI_METHODS)],
+        "seed": SEED,
+    },
+    memory=_memory,
+)
 def sensitivity(
     panel: Panel,
     capabilities: Iterable[str] | None = None,
@@ -438,27 +478,12 @@ def sensitivity(
     >>> result = sensitivity(load_panel("safetywashing-2024:chat"))  # doctest: +SKIP
     >>> result.flipped[:3]  # doctest: +SKIP
     """
-    if method not in CORRELATION_METHODS:
-        raise AnalysisError(
-            f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}"
-        )
-    if pca not in _PCAS:
-        raise AnalysisError(f"pca must be one of {', '.join(_PCAS)}, got {pca!r}")
-    if ci_method not in CI_METHODS:
-        raise AnalysisError(f"ci_method must be one of {', '.join(CI_METHODS)}, got {ci_method!r}")
-    if n_boot < 0 or 0 < n_boot < 100:
-        raise AnalysisError(f"n_boot must be 0 or at least 100, got {n_boot}")
-    if not 0 < confidence_level < 1:
-        raise AnalysisError(f"confidence_level must be between 0 and 1, got {confidence_level}")
     kinds = list(dict.fromkeys(kinds))
     bad = [k for k in kinds if k not in VARIANT_KINDS]
     if bad:
         raise AnalysisError(f"unknown variant kind {bad[0]!r}; known: {', '.join(VARIANT_KINDS)}")
     if not isinstance(bands, Bands):
-        try:
-            bands = Bands(*bands)
-        except (TypeError, ValueError) as exc:
-            raise AnalysisError(f"bad verdict bands {bands!r}: {exc}") from None
+        bands = Bands(*bands)
 
     caps, _ = _capability_matrix(panel, list(capabilities) if capabilities is not None else None)
     targets = sorted(_check_benchmarks(panel, caps, benchmarks))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,9 +42,19 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import ndtri
 
+from evalgap._params import (
+    CONFIDENCE,
+    SEED,
+    Interval,
+    MemoryNeed,
+    StrOptions,
+    resample_bytes,
+    validate_params,
+)
 from evalgap.analyses.safetywashing._adjust import FITS, FitKind, adjusted_scores
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
+    PCA_MATRICES,
     CapabilitiesScore,
     PCAMatrix,
     capabilities_score,
@@ -63,6 +74,12 @@ GENERAL = "below prediction on the controls too"
 NO_SIGNAL = "no sandbagging signal"
 
 FloatArray = NDArray[np.float64]
+
+#: A false discovery rate or a test level.
+_ALPHA = [Interval(Real, 0, 1, closed="neither")]
+#: Item resamples of the difficulty check: any number (0 turns it off); unlike the audit's
+#: intervals, a small number is allowed here.
+_N_ITEM_RESAMPLES = [Interval(Integral, 0, None)]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -294,6 +311,25 @@ def _spearman_rows(x: FloatArray, y: FloatArray, w: FloatArray) -> FloatArray:
     return weighted_pearson(weighted_midranks(x, w), weighted_midranks(y, w), w)
 
 
+def _curves_memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    shape = getattr(args["matrix"], "shape", None)
+    if shape is None or len(shape) != 2:
+        return []
+    n_items = int(shape[1])
+    return [
+        MemoryNeed(
+            "n_boot",
+            args["n_boot"],
+            lambda b: resample_bytes(b, n_items, int(shape[0]), replicates=1),
+            f"{n_items} items",
+        )
+    ]
+
+
+@validate_params(
+    {"n_boot": _N_ITEM_RESAMPLES, "confidence_level": CONFIDENCE, "alpha": _ALPHA, "seed": SEED},
+    memory=_curves_memory,
+)
 def difficulty_curves(
     matrix: pd.DataFrame,
     *,
@@ -404,6 +440,28 @@ def difficulty_curves(
 # -- the analysis --------------------------------------------------------------------------
 
 
+def _panel_memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    items = args["items"]
+    if not isinstance(items, Mapping):
+        return []
+    return [
+        need
+        for matrix in items.values()
+        for need in _curves_memory({"matrix": matrix, "n_boot": args["n_boot"]})
+    ]
+
+
+@validate_params(
+    {
+        "fit": [StrOptions(FITS)],
+        "alpha": _ALPHA,
+        "confidence_level": CONFIDENCE,
+        "n_boot": _N_ITEM_RESAMPLES,
+        "seed": SEED,
+        "pca": [StrOptions(PCA_MATRICES)],
+    },
+    memory=_panel_memory,
+)
 def sandbag_panel(
     panel: Panel,
     targets: Iterable[str],
