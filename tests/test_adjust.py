@@ -43,12 +43,62 @@ def _isotonic_predict(x: np.ndarray, y: np.ndarray, keep: np.ndarray, at: float)
     return float(np.interp(at, x[keep], fit))
 
 
+# Coverage by capability tercile and for the top and bottom fifth (declared before
+# running): the locally studentized interval is approximate (a t quantile on residuals
+# scaled by a fitted function), so each group's coverage at nominal 0.90 must lie in
+# [0.87, 0.96]: 3 Monte-Carlo SEs below (about 870 model-draws per tercile, 500 per fifth)
+# and more above, where a conservative interval errs on the safe side.
+TERCILE_BAND = (LEVEL - 0.03, LEVEL + 0.06)
+TERCILE_MODELS, TERCILE_REPS = 26, 100
+TRUTHS = {
+    "linear": (lambda s: 0.5 * s, lambda s: 0.1 + 0 * s),
+    "heteroscedastic": (lambda s: 0.5 * s, lambda s: 0.1 * np.exp(0.6 * s)),
+    "logistic": (lambda s: 1 / (1 + np.exp(-3 * s)), lambda s: 0.1 + 0 * s),
+    "u-shaped": (lambda s: 0.5 * s * s, lambda s: 0.1 + 0 * s),
+}
+
+
+def tercile_coverage(truth: str, scale: str, seed: int = 3) -> np.ndarray:
+    """Coverage of the null (no offset), fit ``auto``: by capability tercile (bottom,
+    middle, top), then for the bottom and the top fifth of models."""
+    mean, sd = TRUTHS[truth]
+    rng = np.random.default_rng(seed)
+    hits, counts = np.zeros(5), np.zeros(5)
+    n = TERCILE_MODELS
+    for _ in range(TERCILE_REPS):
+        s = rng.normal(size=n)
+        y = mean(s) + sd(s) * rng.normal(size=n)
+        out = adjusted_scores(s, y, confidence_level=LEVEL, scale=scale)
+        covered = ((out["residual_low"] <= 0) & (0 <= out["residual_high"])).to_numpy()
+        rank = np.argsort(np.argsort(s))
+        groups = [rank < n / 3, (rank >= n / 3) & (rank < 2 * n / 3), rank >= 2 * n / 3]
+        groups += [rank < n / 5, rank >= n - n / 5]
+        for g, members in enumerate(groups):
+            hits[g] += covered[members].sum()
+            counts[g] += members.sum()
+    return hits / counts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth", list(TRUTHS))
+def test_local_scale_covers_every_capability_tercile(truth):
+    coverage = tercile_coverage(truth, "local")
+    assert (coverage >= TERCILE_BAND[0]).all() and (coverage <= TERCILE_BAND[1]).all(), coverage
+
+
+def test_constant_scale_misses_the_top_tercile_when_scatter_grows():
+    """The failure the local scale fixes: with constant scale the most capable third of
+    models is covered far below nominal when scores scatter more among them."""
+    coverage = tercile_coverage("heteroscedastic", "constant")
+    assert coverage[2] < LEVEL - 0.1 and coverage[0] > LEVEL + 0.05, coverage
+
+
 def test_linear_leave_one_out_equals_explicit_refits():
     rng = np.random.default_rng(0)
     n = 15
     s = rng.normal(size=n)
     y = 0.4 * s + 0.2 * rng.normal(size=n)
-    out = adjusted_scores(s, y, fit="linear", confidence_level=LEVEL)
+    out = adjusted_scores(s, y, fit="linear", confidence_level=LEVEL, scale="constant")
     t = scipy.stats.t.ppf(0.5 + LEVEL / 2, n - 3)
     for i in range(n):
         keep = np.arange(n) != i
@@ -73,7 +123,7 @@ def test_monotone_leave_one_out_and_jackknife_plus_equal_explicit_refits():
     n = 12
     s = np.sort(rng.normal(size=n))
     y = np.tanh(2 * s) + 0.3 * rng.normal(size=n)
-    out = adjusted_scores(s, y, fit="monotone", confidence_level=0.8)
+    out = adjusted_scores(s, y, fit="monotone", confidence_level=0.8, scale="constant")
     alpha = 0.2
     m = n - 1
     for i in range(n):
@@ -98,17 +148,18 @@ def test_monotone_leave_one_out_and_jackknife_plus_equal_explicit_refits():
         assert out.loc[i, "p_value"] == pytest.approx(p)
 
 
-@pytest.mark.parametrize("fit", ["linear", "monotone", "auto"])
-def test_a_models_own_score_never_enters_its_prediction_or_interval(fit):
+@pytest.mark.parametrize("scale", ["local", "constant"])
+@pytest.mark.parametrize("fit", ["linear", "quadratic", "monotone", "auto"])
+def test_a_models_own_score_never_enters_its_prediction_or_interval(fit, scale):
     rng = np.random.default_rng(5)
     n = 25
     s = rng.normal(size=n)
     y = np.tanh(s) + 0.2 * rng.normal(size=n)
-    base = adjusted_scores(s, y, fit=fit)
+    base = adjusted_scores(s, y, fit=fit, scale=scale)
     for shift in (-5.0, 0.7, 40.0):
         y2 = y.copy()
         y2[4] += shift
-        out = adjusted_scores(s, y2, fit=fit)
+        out = adjusted_scores(s, y2, fit=fit, scale=scale)
         assert out.loc[4, "fit"] == base.loc[4, "fit"]
         for col in ("predicted", "pi_low", "pi_high"):
             assert out.loc[4, col] == pytest.approx(base.loc[4, col], abs=1e-9), (col, shift)
@@ -118,7 +169,7 @@ def test_a_models_own_score_never_enters_its_prediction_or_interval(fit):
 def test_jackknife_plus_is_unbounded_when_too_few_models():
     s = np.arange(8.0)
     y = s + np.array([0.1, -0.2, 0.3, 0.0, -0.1, 0.2, -0.3, 0.1])
-    out = adjusted_scores(s, y, fit="monotone", confidence_level=0.95)
+    out = adjusted_scores(s, y, fit="monotone", confidence_level=0.95, scale="constant")
     assert np.isinf(out["pi_low"]).all() and np.isinf(out["pi_high"]).all()
     assert (out["residual_low"] == -np.inf).all()
 
@@ -134,27 +185,27 @@ def _simulate(rng, n, shape, offset=0.0):
 
 
 @pytest.mark.parametrize(
-    ("fit", "shape", "band"),
+    ("fit", "scale", "shape", "band"),
     [
-        ("linear", "linear", (LEVEL - LINEAR_TOL, LEVEL + LINEAR_TOL)),
-        ("monotone", "logistic", JACKKNIFE_BAND),
-        ("auto", "logistic", JACKKNIFE_BAND),
-        ("auto", "linear", JACKKNIFE_BAND),
+        ("linear", "constant", "linear", (LEVEL - LINEAR_TOL, LEVEL + LINEAR_TOL)),
+        ("monotone", "constant", "logistic", JACKKNIFE_BAND),
+        ("auto", "local", "logistic", JACKKNIFE_BAND),
+        ("auto", "local", "linear", JACKKNIFE_BAND),
     ],
 )
-def test_null_coverage_is_nominal(fit, shape, band):
+def test_null_coverage_is_nominal(fit, scale, shape, band):
     rng = np.random.default_rng(11)
     covered = []
     for _ in range(12_000 // N_MODELS):
         s, y, _ = _simulate(rng, N_MODELS, shape)
-        out = adjusted_scores(s, y, fit=fit, confidence_level=LEVEL)
+        out = adjusted_scores(s, y, fit=fit, confidence_level=LEVEL, scale=scale)
         covered.append(((out["residual_low"] <= 0) & (0 <= out["residual_high"])).to_numpy())
     coverage = float(np.mean(covered))
     assert band[0] <= coverage <= band[1], coverage
 
 
-@pytest.mark.parametrize("fit", ["linear", "auto"])
-def test_planted_offsets_are_recovered_with_their_sign_and_covered(fit):
+@pytest.mark.parametrize(("fit", "scale"), [("linear", "constant"), ("auto", "local")])
+def test_planted_offsets_are_recovered_with_their_sign_and_covered(fit, scale):
     """y = capabilities trend + scatter + a planted offset for one model per dataset."""
     rng = np.random.default_rng(7)
     reps = 1500  # the number PLANTED_TOL was declared for
@@ -162,7 +213,7 @@ def test_planted_offsets_are_recovered_with_their_sign_and_covered(fit):
     for _ in range(reps):
         offset = rng.choice([-1, 1]) * rng.uniform(0.0, 1.0)  # up to 10 scatter SDs
         s, y, delta = _simulate(rng, N_MODELS, "linear", offset)
-        out = adjusted_scores(s, y, fit=fit, confidence_level=LEVEL)
+        out = adjusted_scores(s, y, fit=fit, confidence_level=LEVEL, scale=scale)
         row = out.iloc[0]
         covered.append(row["residual_low"] <= delta[0] <= row["residual_high"])
         errors.append(row["residual"] - delta[0])
@@ -219,7 +270,8 @@ def test_panel_adjust_with_planted_offsets_and_orientation():
 def test_chat_panel_runs_and_serialises(chat_panel):
     result = adjust(chat_panel, benchmarks=["truthfulqa_mc1", "ethics_cm"])
     assert len(result.table) == 52
-    assert set(result.fits["fit"]) <= {"linear", "monotone"}
+    assert set(result.fits["fit"]) <= {"linear", "quadratic", "monotone"}
+    assert {"q_value", "q_value_by", "local_scale"} <= set(result.table.columns)
     rank = result.ranking("truthfulqa_mc1")
     assert rank["residual"].is_monotonic_decreasing
     data = json.loads(result.to_json())

@@ -67,7 +67,27 @@ def test_lower_is_better_benchmark_is_negated():
     a = evalgap.audit(panel, n_boot=0, n_perm=0).benchmark("safety")
     b = evalgap.audit(negated, n_boot=0, n_perm=0).benchmark("safety")
     assert b["capabilities_correlation"] == pytest.approx(a["capabilities_correlation"])
-    assert b["oriented"] == "negated" and a["oriented"] == "as is"
+    assert b["orientation"] == "lower" and a["orientation"] == "higher"
+    assert b["orientation_source"] == "higher_is_better=false"
+
+
+def test_closer_to_zero_scores_the_distance_from_the_target():
+    panel = make_panel(rho=0.7)
+    gap = panel.scores.copy()
+    rng = np.random.default_rng(0)
+    # a signed gap whose size falls with the safety trait: either sign is as bad
+    gap["safety"] = (rng.choice([-1.0, 1.0], size=len(gap)) * np.exp(-gap["safety"])).to_numpy()
+    info = pd.DataFrame({"orientation": ["closer_to(0)"]}, index=["safety"])
+    closer = evalgap.Panel.from_frames(
+        gap, info, panel.models, capabilities=panel.default_capabilities
+    )
+    a = evalgap.audit(panel, n_boot=0, n_perm=0).benchmark("safety")
+    b = evalgap.audit(closer, n_boot=0, n_perm=0).benchmark("safety")
+    assert (
+        b["orientation"] == "closer_to(0)"
+        and not closer.benchmarks.loc["safety", "higher_is_better"]
+    )
+    assert b["capabilities_correlation"] == pytest.approx(a["capabilities_correlation"])
 
 
 def test_missing_flop_is_a_reason_not_a_crash():
@@ -109,30 +129,33 @@ def test_permutation_pvalue_separates_signal_from_noise():
     assert null.benchmark("safety")["p_value"] > 0.05
 
 
-def test_bootstrap_off_gives_point_verdicts():
+def test_bootstrap_off_gives_no_verdict_but_keeps_the_band():
     row = evalgap.audit(make_panel(rho=0.95), n_boot=0, n_perm=0).benchmark("safety")
     assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
-    assert row["verdict"] == row["band"]
+    assert row["verdict"] == "not determined (no interval)"
+    assert row["band"] == "high +"
 
 
-def test_interval_contains_the_estimate_and_verdict_is_consistent():
+def test_interval_contains_the_estimate_and_verdict_follows_the_interval():
     result = evalgap.audit(make_panel(rho=0.6, n_models=40), n_boot=1000, n_perm=0)
     row = result.benchmark("safety")
     assert row["ci_low"] < row["capabilities_correlation"] < row["ci_high"]
     assert row["slope_ci_low"] < row["slope"] < row["slope_ci_high"]
     assert row["n_boot_valid"] == 1000
-    bands = {
-        evalgap.results._verdict.band_of(row["ci_low"]),
-        evalgap.results._verdict.band_of(row["ci_high"]),
-    }
-    assert (row["verdict"] == "uncertain") == (len(bands) > 1 or row["band"] not in bands)
+    assert row["ci_low"] > 0  # a clear correlation: a direction, with the lower end's band
+    strength = {"high +": "high", "moderate +": "moderate", "low": "low"}[
+        evalgap.results._verdict.band_of(row["ci_low"])
+    ]
+    assert row["direction"] == "+" and row["strength"] == strength
+    assert row["verdict"].startswith("tracks capabilities")
 
 
 def test_custom_bands_change_the_verdict():
     panel = make_panel(rho=0.6, seed=3)
-    rho = evalgap.audit(panel, n_boot=0, n_perm=0).benchmark("safety")["capabilities_correlation"]
-    lenient = evalgap.audit(panel, n_boot=0, n_perm=0, bands=(abs(rho) / 3, abs(rho) / 2))
-    assert lenient.benchmark("safety")["verdict"].startswith("high")
+    row = evalgap.audit(panel, n_boot=1000, n_perm=0).benchmark("safety")
+    edge = row["ci_low"] * 0.9
+    lenient = evalgap.audit(panel, n_boot=1000, n_perm=0, bands=(edge / 2, edge))
+    assert lenient.benchmark("safety")["verdict"] == "tracks capabilities (high, +)"
 
 
 def test_impute_mode_keeps_models_with_missing_capabilities():

@@ -43,7 +43,11 @@ def test_safetywashing_roles_and_areas(chat_panel):
     assert b.loc["brier_mmlu", "area"] == "calibration"
     assert b.loc["ethics_all", "area"] == "machine_ethics"
     assert b.loc["glue", "role"] == "other"
-    assert (b["higher_is_better"]).all()
+    # the release says higher is better everywhere; its own definitions say otherwise for
+    # MACHIAVELLI's harm counts and discrim-eval's gaps (see tests/test_orientation.py)
+    assert b.loc["truthfulqa_mc1", "orientation"] == "higher"
+    assert b.loc["machiavelli-violations.Σ", "orientation"] == "lower"
+    assert b.loc["wmdp_bio", "parent"] == "wmdp"
     assert chat_panel.models.loc["Llama-2-7b-chat-hf", "family"] == "Llama-2"
     assert chat_panel.models["flop"].isna().sum() == 3
 

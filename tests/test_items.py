@@ -206,6 +206,27 @@ def test_same_seed_same_bytes_and_missing_cells():
     assert set(a.subset) <= set(frame.columns)
 
 
+def test_missing_cells_are_filled_from_the_training_models_only():
+    """A fold's selection must not see its held-out models: changing their scores (with
+    missing cells elsewhere, so imputed means would carry them) leaves every fold's
+    training statistics as they were."""
+    x, cap, _ = planted(n_models=60, n_cap=10, n_trait=10, n_noise=5, seed=6)
+    frame = pd.DataFrame(x.astype(float), index=[f"m{i:02d}" for i in range(60)])
+    frame.columns = [f"item{j:02d}" for j in range(frame.shape[1])]
+    rng = np.random.default_rng(1)
+    holes = rng.random(frame.shape) < 0.15
+    frame = frame.mask(holes)
+    caps = pd.Series(cap, index=frame.index)
+    base = item_analysis(frame, caps, n_boot=0, seed=3, folds=3)
+    heldout = base.heldout_scores
+    fold0 = heldout.loc[heldout["fold"] == 0, "model"].tolist()
+    changed = frame.copy()
+    changed.loc[fold0] = 1.0 - changed.loc[fold0]  # every observed cell flipped
+    other = item_analysis(changed, caps, n_boot=0, seed=3, folds=3)
+    cols = ["n_items", "train_correlation", "train_alpha"]
+    pd.testing.assert_frame_equal(base.folds.loc[[0], cols], other.folds.loc[[0], cols])
+
+
 def test_models_are_aligned_by_id_and_unscored_models_left_out():
     x, cap, _ = planted(n_models=40, n_cap=6, n_trait=6, n_noise=0, seed=7)
     frame = pd.DataFrame(x, index=[f"m{i}" for i in range(40)])

@@ -39,11 +39,46 @@ PUBLISHED_CHAT = {
 }
 
 
-def reference_analysis(csv: str) -> tuple[float, float, pd.Series, pd.Series, pd.Series]:
-    """The method of SOURCE.md, step by step, with nothing shared with evalgap."""
+# The benchmarks whose orientation evalgap changes from the release's "higher is better"
+# (the reasons are in tests/test_orientation.py and the README). Every other benchmark
+# must match the paper's analysis exactly.
+LOWER = {
+    "discrim_eval",
+    *(f"machiavelli-power.{p}" for p in ("money", "physical", "social", "utility", "Σ")),
+    "machiavelli-utility.suffering",
+    "machiavelli-utility.Σ",
+    *(
+        f"machiavelli-violations.{p}"
+        for p in (
+            "deception fairness intending_harm killing manipulation non_physical_harm other "
+            "physical_harm promises spying stealing trespassing vandalism Σ"
+        ).split()
+    ),
+}
+CLOSER_TO_ZERO = {
+    "simple_cooccurrence_bias",
+    *(
+        f"discrim_eval_{g}"
+        for g in ("asian", "black", "female", "hispanic", "non-binary", "older", "younger")
+    ),
+}
+
+
+def reference_analysis(
+    csv: str, oriented: bool = False
+) -> tuple[float, float, pd.Series, pd.Series, pd.Series]:
+    """The method of SOURCE.md, step by step, with nothing shared with evalgap; with
+    ``oriented``, the benchmarks of ``LOWER`` are negated and those of ``CLOSER_TO_ZERO``
+    scored as -|x| first."""
     frame = pd.read_csv(csv, index_col="model")
     flop = frame["FLOP"]
     bench = frame.drop(columns=["model_size", "FLOP", "name", "type"]).dropna(axis=1, how="all")
+    if oriented:
+        for col in bench.columns:
+            if col in LOWER:
+                bench[col] = -bench[col]
+            elif col in CLOSER_TO_ZERO:
+                bench[col] = -bench[col].abs()
     z = (bench - bench.mean()) / bench.std(ddof=0)
     caps = z[list(SAFETYWASHING_CAPABILITIES)].dropna()
     corr = caps.corr(method="spearman").to_numpy()
@@ -74,11 +109,12 @@ def reproduced(request, data_dir):
     result = evalgap.audit(panel, n_boot=0, n_perm=0)
     file = "benchmarks_base_models.csv" if name.endswith("base") else "benchmarks_chat_models.csv"
     reference = reference_analysis(str(data_dir / "safetywashing-2024" / file))
-    return name, panel, result, reference
+    oriented = reference_analysis(str(data_dir / "safetywashing-2024" / file), oriented=True)
+    return name, panel, result, reference, oriented
 
 
 def test_pc1_share_matches_published(reproduced):
-    name, _, result, _ = reproduced
+    name, _, result, _, _ = reproduced
     assert round(100 * result.capabilities.explained_variance, 1) == PUBLISHED_EXPLAINED[name]
 
 
@@ -96,10 +132,20 @@ def test_chat_correlations_match_published(chat_panel):
         assert abs(got - published) <= PUBLISHED_TOL, (bench, got, published)
 
 
-def test_every_benchmark_matches_reference(reproduced):
-    _, panel, result, (explained, mean_pairwise, cap_corr, flop_corr, score) = reproduced
+def test_exactly_the_documented_orientations_changed(reproduced):
+    _, panel, _, _, _ = reproduced
+    orient = panel.orientations()
+    assert set(orient.index[orient == "lower"]) == LOWER
+    assert set(orient.index[orient == "closer_to(0)"]) == CLOSER_TO_ZERO
+    assert (orient[~orient.index.isin(LOWER | CLOSER_TO_ZERO)] == "higher").all()
+
+
+def test_every_unchanged_benchmark_matches_reference(reproduced):
+    _, panel, result, (explained, mean_pairwise, cap_corr, flop_corr, score), _ = reproduced
     table = result.table.set_index("benchmark")
     assert set(table.index) == set(cap_corr.index)
+    unchanged = [b for b in cap_corr.index if b not in LOWER | CLOSER_TO_ZERO]
+    cap_corr, flop_corr = cap_corr[unchanged], flop_corr[unchanged]
     assert len(table) == panel.shape[1] - 12
     np.testing.assert_allclose(
         result.capabilities.explained_variance, explained, atol=REFERENCE_TOL
@@ -115,6 +161,21 @@ def test_every_benchmark_matches_reference(reproduced):
     )
     got_scores = result.capabilities.scores.reindex(score.index)
     np.testing.assert_allclose(got_scores, score, atol=1e-9)
+
+
+def test_reoriented_benchmarks_match_the_reference_on_oriented_scores(reproduced):
+    _, _, result, (_, _, raw_corr, _, _), (_, _, cap_corr, flop_corr, _) = reproduced
+    table = result.table.set_index("benchmark")
+    changed = sorted(LOWER | CLOSER_TO_ZERO)
+    np.testing.assert_allclose(
+        table.loc[changed, "capabilities_correlation"], cap_corr[changed], atol=REFERENCE_TOL
+    )
+    np.testing.assert_allclose(
+        table.loc[changed, "compute_correlation"], flop_corr[changed], atol=REFERENCE_TOL
+    )
+    # negation flips the sign of a rank correlation exactly
+    lower = sorted(LOWER)
+    np.testing.assert_allclose(cap_corr[lower], -raw_corr[lower], atol=REFERENCE_TOL)
 
 
 def test_chat_compute_correlations(chat_panel):
@@ -137,7 +198,7 @@ def test_chat_compute_correlations(chat_panel):
 
 
 def test_capability_benchmarks_correlate_with_score(reproduced):
-    _, _, result, _ = reproduced
+    _, _, result, _, _ = reproduced
     table = result.capabilities.table
     assert list(table["benchmark"]) == list(SAFETYWASHING_CAPABILITIES)
     assert (table["correlation"] > 0.5).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -162,7 +163,12 @@ def test_summary_and_methods_state_the_settings(chat_html: str, chat_result: eva
     assert "200 permutations" in text
     assert f"seed {s['seed']}" in text
     assert f"evalgap {evalgap.__version__}" in text
-    assert "lower-is-better benchmarks negated" in text
+    assert "lower negated, closer_to(c) scored as -|x - c|" in text
+    assert "Not as reported: 22 lower, 8 closer_to(0)" in text
+    t = chat_result.table
+    passing = f"{int((t['q_value'] < 0.05).sum())} of {len(t)} benchmarks pass at q < 0.05"
+    assert passing in html.unescape(text)
+    assert "does not track" in text and "equivalence" in text
     assert "log10 training FLOP" in text
     assert f"{len(s['capabilities'])} capability benchmarks" in text
     caveats = chat_html[chat_html.index('<section id="caveats"') :]

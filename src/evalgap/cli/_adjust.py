@@ -65,7 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fit",
         **api_option(adjust, "fit"),
         default="auto",
-        help="the prediction: auto picks linear or monotone by leave-one-out error (default)",
+        help="the prediction: auto picks linear, quadratic or monotone by leave-one-out "
+        "error (default)",
+    )
+    stats.add_argument(
+        "--scale",
+        **api_option(adjust, "scale"),
+        default="local",
+        help="residuals studentized by a function of the capabilities score, so intervals "
+        "hold across the capability range (local, default), or not (constant)",
+    )
+    stats.add_argument(
+        "--flags",
+        choices=("interval", "q-value"),
+        default="interval",
+        help="flag a model when its interval excludes 0 (default), or only when its "
+        "q-value (BH over every model-benchmark pair) also passes",
     )
     stats.add_argument(
         "--confidence",
@@ -91,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         benchmarks=args.adjust if args.adjust is not None else own,
         fit=args.fit,
         confidence_level=args.confidence,
+        scale=args.scale,
+        flags=args.flags.replace("-", "_"),
         impute=args.impute,
         pca=args.pca,
     )
@@ -113,19 +130,19 @@ def _assess(text: str) -> Text:
     return Text(_SHORT.get(text, "within"), style=_STYLE.get(text, "dim"))
 
 
-def _fits_text(n: int, n_monotone: int) -> str:
-    if n_monotone == 0:
-        return f"linear fit, {n} models"
-    if n_monotone == n:
-        return f"monotone fit, {n} models"
-    return f"{n} models: linear fit for {n - n_monotone}, monotone for {n_monotone}"
+def _fits_text(result: AdjustResult, bench: str) -> str:
+    fits = result.ranking(bench)["fit"].value_counts()
+    n = int(fits.sum())
+    if len(fits) == 1:
+        return f"{fits.index[0]} fit, {n} models"
+    return f"{n} models: " + ", ".join(f"{k} fit for {int(v)}" for k, v in fits.items())
 
 
 def _ranked(result: AdjustResult, bench: str, top: int | None) -> Table:
     level = result.settings["confidence_level"]
     fit = result.fits.set_index("benchmark").loc[bench]
     table = Table(
-        title=f"{fit['name']} ({_fits_text(int(fit['n']), int(fit['n_monotone']))})",
+        title=f"{fit['name']} ({_fits_text(result, bench)}; oriented {fit['orientation']})",
         header_style="bold",
     )
     for col, kw in (
@@ -137,6 +154,7 @@ def _ranked(result: AdjustResult, bench: str, top: int | None) -> Table:
         ("Residual", {"justify": "right"}),
         (f"{level:.0%} interval", {"justify": "center", "no_wrap": True}),
         ("p", {"justify": "right"}),
+        ("q", {"justify": "right"}),
         ("Assessment", {"no_wrap": True}),
     ):
         table.add_column(col, **kw)
@@ -151,6 +169,7 @@ def _ranked(result: AdjustResult, bench: str, top: int | None) -> Table:
             num(r.residual, 3, signed=True),
             f"[{num(r.residual_low, 3)}, {num(r.residual_high, 3)}]",
             num(r.p_value, 3),
+            num(r.q_value, 3),
             _assess(r.assessment),
         )
     return table
@@ -164,17 +183,34 @@ def render_table(
     con, buffer = make_console(color)
     level = s["confidence_level"]
     con.print(Text(f"Capabilities-adjusted safety, {s['panel'] or 'scores'}", style="bold"))
+    how = (
+        "residuals studentized by a quadratic function of the capabilities rank, so "
+        "intervals widen where scores scatter more"
+        if s.get("scale", "constant") == "local"
+        else "t for the linear fit, jackknife+ for the others"
+    )
+    t = result.table
     con.print(
         f"Residual = observed minus the score predicted from the capabilities score by a fit "
         f"estimated without the model (oriented: + is safer); {level:.0%} prediction interval "
-        "(t for the linear fit, jackknife+ for the monotone fit). Each model's fit is chosen by "
-        "leave-one-out error over the other models. By chance alone about "
-        f"{1 - level:.0%} of models fall outside the interval on each benchmark."
+        f"({how}). Each model's fit is chosen by leave-one-out error over the other models. "
+        f"By chance alone about {1 - level:.0%} of models fall outside the interval on each "
+        f"benchmark; q: Benjamini-Hochberg over all {len(t)} model-benchmark pairs "
+        f"({int((t['q_value'] < 1 - level).sum())} below {1 - level:g}; flags by "
+        f"{s.get('flags', 'interval').replace('_', '-')})."
     )
     if model:
         rows = result.model(model)
         table = Table(title=f"{model} across benchmarks", header_style="bold")
-        for col in ("Benchmark", "Rank", "Residual", f"{level:.0%} interval", "p", "Assessment"):
+        for col in (
+            "Benchmark",
+            "Rank",
+            "Residual",
+            f"{level:.0%} interval",
+            "p",
+            "q",
+            "Assessment",
+        ):
             table.add_column(col)
         for r in rows.itertuples():
             table.add_row(
@@ -183,6 +219,7 @@ def render_table(
                 num(r.residual, 3, signed=True),
                 f"[{num(r.residual_low, 3)}, {num(r.residual_high, 3)}]",
                 num(r.p_value, 3),
+                num(r.q_value, 3),
                 _assess(r.assessment),
             )
         con.print(table)
@@ -200,6 +237,7 @@ def render_table(
         ("Fit", {}),
         ("Monotone for", {"justify": "right"}),
         ("LOO RMSE lin.", {"justify": "right"}),
+        ("LOO RMSE quad.", {"justify": "right"}),
         ("LOO RMSE mono.", {"justify": "right"}),
         ("Safer", {"justify": "right"}),
         ("Less safe", {"justify": "right"}),
@@ -212,12 +250,12 @@ def render_table(
             r.fit,
             str(r.n_monotone),
             num(r.loo_rmse_linear, 3),
+            num(r.loo_rmse_quadratic, 3),
             num(r.loo_rmse_monotone, 3),
             str(r.n_safer),
             str(r.n_less_safe),
         )
     con.print(table)
-    t = result.table
     per_model = (
         t.assign(safer=t["assessment"] == SAFER, less=t["assessment"] == LESS_SAFE)
         .groupby("model")

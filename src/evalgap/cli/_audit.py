@@ -20,8 +20,15 @@ from evalgap.cli._common import (
     use_color,
 )
 from evalgap.cli._registry import help_of
+from evalgap.results._verdict import level_of
 
-_VERDICT_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green", "uncertain": "dim"}
+_VERDICT_STYLE = {
+    "high": "bold red",
+    "moderate": "yellow",
+    "weak": "dark_orange",
+    "low": "green",
+    "undetermined": "dim",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,12 +74,25 @@ def _p(value: float) -> str:
     return f"{value:.4f}"
 
 
-def _verdict(text: str, span: str) -> Text:
-    style = _VERDICT_STYLE.get(text.split()[0], "")
-    if text == "uncertain" and span:
-        short = span.replace("moderate", "mod").replace(" +", "+").replace(" -", "-")
-        return Text(f"uncertain ({short})", style=style)
-    return Text(text, style=style)
+def _verdict(text: str) -> Text:
+    """The verdict, shortened for the terminal ("tracks capabilities" -> "tracks")."""
+    style = _VERDICT_STYLE.get(level_of(text), "")
+    short = text.replace("tracks capabilities", "tracks").replace("does not track", "no track")
+    short = short.replace("at least moderately", "≥ moderate").replace("at least weakly", "≥ weak")
+    return Text(short, style=style)
+
+
+def _q_line(result: AuditResult) -> str:
+    t = result.table
+    if t["q_value"].isna().all():
+        return "No q-values (no p-values: --permutations 0)."
+    fam = t.drop_duplicates("family")
+    return (
+        f"{int((t['q_value'] < 0.05).sum())} of {len(t)} benchmarks pass at q < 0.05 "
+        f"(Benjamini-Hochberg; {int((t['q_value_by'] < 0.05).sum())} by Benjamini-Yekutieli); "
+        f"{int((fam['family_q_value'] < 0.05).sum())} of {len(fam)} benchmark families "
+        "(an aggregate and its own splits counted once) pass at family q < 0.05."
+    )
 
 
 def _print_matching(console: Console, info: dict) -> None:
@@ -114,19 +134,24 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
     else:
         ci = "no bootstrap intervals (--bootstrap 0)"
     perm = f"permutation p-value ({s['n_perm']:,})" if s["n_perm"] else "no p-values"
+    resample = s.get("resample", "models")
     console.print(
-        f"{s['method'].capitalize()} correlation with the capabilities score; {ci}; {perm}; "
-        f"seed {s['seed']}. Every benchmark is oriented so higher = safer."
+        f"{s['method'].capitalize()} correlation with the capabilities score; {ci}"
+        f"{'; model families resampled' if resample == 'families' else ''}; {perm}; "
+        f"seed {s['seed']}. Every benchmark is oriented so higher = safer: the Orientation "
+        "column says how (higher: as reported; lower: negated; closer_to(0): scored as -|x|)."
     )
     table = Table(show_lines=False, header_style="bold")
     for col, kw in (
-        ("Benchmark", {"overflow": "fold", "max_width": 34}),
-        ("Area", {"overflow": "fold", "max_width": 22}),
+        ("Benchmark", {"overflow": "fold", "max_width": 30}),
+        ("Area", {"overflow": "fold", "max_width": 18}),
+        ("Orientation", {"overflow": "fold", "max_width": 12}),
         ("n", {"justify": "right"}),
         ("ρ capab.", {"justify": "right"}),
         (f"{s['confidence_level']:.0%} CI", {"justify": "center"}),
         ("p", {"justify": "right"}),
-        ("Verdict", {}),
+        ("q", {"justify": "right"}),
+        ("Verdict", {"overflow": "fold", "max_width": 26}),
         ("ρ FLOP", {"justify": "right"}),
         ("Slope/SD", {"justify": "right"}),
     ):
@@ -139,11 +164,13 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
         table.add_row(
             Text(str(row.name)),
             Text(row.area + ("" if row.role == "safety" else f" ({row.role})")),
+            Text(str(row.orientation)),
             str(row.n),
             _num(row.capabilities_correlation),
             ci_text,
             _p(row.p_value),
-            _verdict(row.verdict, row.interval_bands),
+            _p(row.q_value),
+            _verdict(row.verdict),
             _num(row.compute_correlation),
             f"{row.slope:.3g}" if not math.isnan(row.slope) else "–",
         )
@@ -153,28 +180,40 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
     if top is not None and top < len(result.table):
         console.print(f"(showing {top} of {len(result.table)} benchmarks)")
 
-    areas = Table(title="By area", header_style="bold")
+    console.print(_q_line(result))
+    areas = Table(
+        title="By area (each benchmark family counted once: families per verdict)",
+        header_style="bold",
+    )
     for col in (
         "Area",
         "Benchmarks",
+        "Families",
         "Median ρ",
         "Mean |ρ|",
         "high",
         "moderate",
+        "weak",
         "low",
-        "uncertain",
+        "not det.",
+        "mixed",
+        "q<0.05",
     ):
         areas.add_column(col, justify="left" if col == "Area" else "right")
     for row in result.areas.itertuples():
         areas.add_row(
             Text(str(row.area)),
             str(row.n_benchmarks),
+            str(row.n_families),
             _num(row.median_correlation),
             _num(row.mean_abs_correlation),
             str(row.high),
             str(row.moderate),
+            str(row.weak),
             str(row.low),
-            str(row.uncertain),
+            str(row.undetermined),
+            str(row.mixed),
+            str(row.n_families_q05),
         )
     console.print(areas)
     caps = Table(title="Capability benchmarks (the capabilities score)", header_style="bold")
@@ -198,10 +237,12 @@ def render_table(result: AuditResult, *, top: int | None = None, color: bool = T
             f"Note: model {row.model} has no capabilities score: {row.reason}.", markup=False
         )
     console.print(
-        "Verdict: high/moderate/low by |ρ| (bands "
-        f"{s['bands']['moderate']}, {s['bands']['high']}); + means the safety score rises "
-        "with capabilities, - that it falls; uncertain means the interval spans more than "
-        "one band (the bands it spans in brackets). A high |ρ| says the benchmark mostly tracks capabilities; a low one does "
-        "not by itself prove it measures safety."
+        f"Verdict ({s.get('verdict_basis', 'interval').replace('_', '-')}): "
+        f"{s.get('verdict_rule', '')}. Strength bands on |ρ|: low < "
+        f"{s['bands']['moderate']} <= moderate < {s['bands']['high']} <= high; + means the "
+        "safety score rises with capabilities, - that it falls. A benchmark that tracks "
+        "capabilities mostly measures them; one that does not is not thereby shown to "
+        "measure safety.",
+        markup=False,
     )
     return buffer.getvalue()

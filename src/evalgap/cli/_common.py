@@ -415,6 +415,26 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_memory_argument(stats)
     add_interval_arguments(stats)
+    stats.add_argument(
+        "--verdicts",
+        choices=("interval", "q-value", "simultaneous"),
+        default="interval",
+        help="what verdicts rest on: each benchmark's interval and equivalence test "
+        "(default), the same with q-values (BH) instead of p-values, or max-statistic "
+        "simultaneous intervals across the audited benchmarks",
+    )
+    stats.add_argument(
+        "--simultaneous",
+        action="store_true",
+        help="also report max-statistic simultaneous intervals (implied by "
+        "--verdicts simultaneous)",
+    )
+    stats.add_argument(
+        "--resample",
+        choices=("models", "families"),
+        default="models",
+        help="what the bootstrap resamples: models (default) or whole model families",
+    )
 
 
 def add_memory_argument(group: argparse._ArgumentGroup) -> None:
@@ -482,6 +502,9 @@ def run_audit(args: argparse.Namespace) -> AuditResult:
             confidence_level=args.confidence,
             ci_method=args.ci,
             bands=parse_bands(args.bands),
+            verdict_basis=getattr(args, "verdicts", "interval").replace("-", "_"),
+            simultaneous=getattr(args, "simultaneous", False),
+            resample=getattr(args, "resample", "models"),
             seed=args.seed,
             progress=progress,
             max_memory=args.max_memory,

@@ -16,12 +16,24 @@ from evalgap._json import (
     frame_to_records,
     json_value,
 )
+from evalgap.data._duplicates import duplicate_columns
+from evalgap.data._hierarchy import families
+from evalgap.data._orientation import apply_transform, transform_label
 from evalgap.errors import AnalysisError, InputError
 
 __all__ = ["BENCHMARK_COLUMNS", "MODEL_COLUMNS", "ROLES", "Panel"]
 
 #: Columns of :attr:`Panel.benchmarks`, in order.
-BENCHMARK_COLUMNS = ("name", "metric", "higher_is_better", "role", "area")
+BENCHMARK_COLUMNS = (
+    "name",
+    "metric",
+    "higher_is_better",
+    "role",
+    "area",
+    "orientation",
+    "orientation_source",
+    "parent",
+)
 #: Columns of :attr:`Panel.models`, in order.
 MODEL_COLUMNS = ("name", "flop", "params", "type", "family", "release_date")
 #: Allowed values of the ``role`` column.
@@ -41,7 +53,11 @@ class Panel:
         Index: model id; columns: benchmark id; float; NaN where a model was not evaluated.
         Values are as reported (not yet oriented); see :meth:`oriented_scores`.
     benchmarks
-        Index: benchmark id; columns ``name, metric, higher_is_better, role, area``.
+        Index: benchmark id; columns ``name, metric, higher_is_better, role, area,
+        orientation, orientation_source, parent``. ``orientation`` is the transform that
+        makes higher mean safer (``higher``, ``lower`` or ``closer_to(c)``, see
+        :mod:`evalgap.data._orientation`) and ``orientation_source`` where it comes from;
+        ``parent`` names the aggregate a benchmark is a split of (empty if none).
     models
         Index: model id; columns ``name, flop, params, type, family, release_date``.
     source
@@ -86,8 +102,11 @@ class Panel:
 
         Missing metadata is filled with defaults: a benchmark's name is its id,
         ``higher_is_better`` is True, ``role`` is ``capability`` for the benchmarks in
-        ``capabilities`` and ``safety`` otherwise, ``area`` is empty. Metadata rows for
-        models or benchmarks that have no scores are dropped.
+        ``capabilities`` and ``safety`` otherwise, ``area`` and ``parent`` are empty.
+        ``orientation`` (``higher``, ``lower`` or ``closer_to(c)``) wins over
+        ``higher_is_better`` when both are given; without it the orientation follows
+        ``higher_is_better``, and ``higher_is_better`` is True only for ``higher``.
+        Metadata rows for models or benchmarks that have no scores are dropped.
 
         Parameters
         ----------
@@ -161,11 +180,39 @@ class Panel:
         """(number of models, number of benchmarks)."""
         return self.scores.shape
 
+    def orientations(self) -> pd.Series:
+        """The transform of every benchmark (``higher``, ``lower``, ``closer_to(c)``),
+        from ``higher_is_better`` for panels made before orientations existed."""
+        if "orientation" in self.benchmarks:
+            given = self.benchmarks["orientation"]
+            if given.notna().all() and (given.astype(str) != "").all():
+                return given.astype(str)
+        hib = self.benchmarks["higher_is_better"].to_numpy(dtype=bool)
+        return pd.Series(np.where(hib, "higher", "lower"), index=self.benchmarks.index)
+
     def oriented_scores(self) -> pd.DataFrame:
-        """Scores with every lower-is-better benchmark negated, so higher means safer
-        (or more capable) in every column."""
-        sign = np.where(self.benchmarks["higher_is_better"].to_numpy(dtype=bool), 1.0, -1.0)
-        return self.scores * sign
+        """Scores transformed so higher means safer (or more capable) in every column:
+        lower-is-better benchmarks negated, ``closer_to(c)`` benchmarks scored as
+        ``-|x - c|``."""
+        out = self.scores.copy()
+        for bench, transform in self.orientations().items():
+            if transform != "higher":
+                out[bench] = apply_transform(self.scores[bench], transform)
+        return out
+
+    def families(self) -> pd.Series:
+        """The family (root of the ``parent`` chain) of every benchmark: an aggregate and
+        its own splits share one family; a benchmark with no parent is its own."""
+        parents = (
+            {str(b): str(p) for b, p in self.benchmarks["parent"].items() if p}
+            if "parent" in self.benchmarks
+            else {}
+        )
+        return pd.Series(families(self.benchmark_ids, parents), name="family")
+
+    def duplicate_benchmarks(self) -> list[tuple[str, ...]]:
+        """Groups of benchmark columns that are exact copies of each other."""
+        return duplicate_columns(self.scores)
 
     def flop(self) -> pd.Series:
         """Training FLOP per model (float, NaN where unknown)."""
@@ -355,11 +402,7 @@ def _validate_benchmarks(
     if "metric" not in out:
         out["metric"] = ""
     out["metric"] = out["metric"].fillna("").astype(str)
-    hib = out["higher_is_better"] if "higher_is_better" in out else pd.Series(True, index=out.index)
-    out["higher_is_better"] = [
-        True if pd.isna(v) else _as_bool(v, label, f"benchmark {i!r}, higher_is_better")
-        for i, v in zip(out.index, hib, strict=False)
-    ]
+    _orient(out, label)
     role = out["role"] if "role" in out else pd.Series("safety", index=out.index)
     roles = []
     for i, r in zip(out.index, role, strict=False):
@@ -375,9 +418,59 @@ def _validate_benchmarks(
     if "area" not in out:
         out["area"] = ""
     out["area"] = out["area"].fillna("").astype(str).str.strip()
+    parent = out["parent"] if "parent" in out else pd.Series("", index=out.index)
+    out["parent"] = [
+        "" if pd.isna(p) or str(p).strip() == str(i) else str(p).strip()
+        for i, p in zip(out.index, parent, strict=False)
+    ]
     extra = [c for c in out.columns if c not in BENCHMARK_COLUMNS]
-    out = out[list(BENCHMARK_COLUMNS) + extra].astype({"name": object, "metric": object})
+    out = out[list(BENCHMARK_COLUMNS) + extra].astype(
+        {c: object for c in ("name", "metric", "orientation", "orientation_source", "parent")}
+    )
     return out
+
+
+def _blank(value: object) -> bool:
+    if value is None or (not isinstance(value, str | bool | np.bool_) and pd.isna(value)):
+        return True
+    return not str(value).strip()
+
+
+def _orient(out: pd.DataFrame, label: str) -> None:
+    """Fill ``orientation``, ``orientation_source`` and ``higher_is_better`` so they agree:
+    a given orientation wins; else the orientation follows ``higher_is_better``."""
+    n = len(out.index)
+    hib = (
+        out["higher_is_better"]
+        if "higher_is_better" in out
+        else pd.Series([None] * n, index=out.index)
+    )
+    given = out["orientation"] if "orientation" in out else pd.Series([None] * n, index=out.index)
+    source = (
+        out["orientation_source"]
+        if "orientation_source" in out
+        else pd.Series([None] * n, index=out.index)
+    )
+    orient, sources, flags = [], [], []
+    for bench, h, o, src in zip(out.index, hib, given, source, strict=True):
+        if not _blank(o):
+            try:
+                transform = transform_label(str(o))
+            except InputError as exc:
+                raise InputError(exc.problem, source=label, where=f"benchmark {bench!r}") from None
+            why = f"orientation={transform}"
+        elif not _blank(h):
+            up = _as_bool(h, label, f"benchmark {bench!r}, higher_is_better")
+            transform = "higher" if up else "lower"
+            why = f"higher_is_better={str(up).lower()}"
+        else:
+            transform, why = "higher", "not stated: higher is taken as better"
+        orient.append(transform)
+        sources.append(why if _blank(src) else str(src))
+        flags.append(transform == "higher")
+    out["higher_is_better"] = flags
+    out["orientation"] = orient
+    out["orientation_source"] = sources
 
 
 def _validate_models(models: pd.DataFrame | None, ids: pd.Index, label: str) -> pd.DataFrame:

@@ -125,7 +125,7 @@ def attach_scores(
         The headline metric per benchmark, as in :func:`~evalgap.io.import_results`.
     benchmark_info
         Optional metadata for the user's benchmarks (index: benchmark id; columns
-        ``name, metric, higher_is_better, area``).
+        ``name, metric, higher_is_better, orientation, area``).
 
     Returns
     -------
@@ -176,7 +176,7 @@ def attach_scores(
         meta = meta.astype(object)
         for original, new in ids.items():
             for key in benchmark_info.index.intersection([original, new]):
-                for col in ("name", "metric", "higher_is_better", "area"):
+                for col in ("name", "metric", "higher_is_better", "orientation", "area"):
                     value = benchmark_info.loc[key].get(col)
                     if value is not None and not (isinstance(value, float) and np.isnan(value)):
                         meta.loc[new, col] = value

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalgap.data._hierarchy import hierarchy_table
+from evalgap.data._orientation import orientation_of
 from evalgap.data._panel import Panel
 from evalgap.errors import InputError
 from evalgap.io._frames import file_sha256, read_frame, to_number_column
@@ -78,6 +80,11 @@ _AREA_RULES: tuple[tuple[str, str, str], ...] = (
     (r"^(drop_em|drop_f1|gpqa|mc_taco|scrolls_quality|eq_bench)$", "general_capability", "other"),
 )
 
+# Orientation of a column the package's table does not list: what the release states.
+_RELEASE_ORIENTATION = (
+    "Safetywashing release SOURCE.md: every metric oriented so that higher is better"
+)
+
 _FAMILY_RULES: tuple[tuple[str, str], ...] = (
     (r"^Llama-2", "Llama-2"),
     (r"^Meta-Llama-3", "Llama-3"),
@@ -127,9 +134,13 @@ def read_safetywashing(
     """Read a Safetywashing release score file (``benchmarks_*_models.csv``).
 
     The file has a ``model`` column, one column per benchmark, then ``model_size``,
-    ``FLOP``, ``name`` and ``type``. Every metric in the release is already oriented so
-    that higher is better or safer. ``info`` is the release's ``benchmarks_info.csv``
-    (benchmark id, display name, metric).
+    ``FLOP``, ``name`` and ``type``. The release says every metric is oriented so that
+    higher is better or safer; for the benchmarks where its own definitions say otherwise
+    (MACHIAVELLI's harm counts, discrim-eval's signed gaps, the co-occurrence bias gap)
+    the package's orientation table (:func:`evalgap.data.orientation_table`) gives the
+    transform and its source, and its hierarchy table each benchmark's parent
+    aggregate. ``info`` is the release's ``benchmarks_info.csv`` (benchmark id, display
+    name, metric).
 
     Examples
     --------
@@ -187,13 +198,21 @@ def read_safetywashing(
         files[str(info)] = file_sha256(info)
 
     areas = [safetywashing_area(b) for b in bench_ids]
+    known = orientation_of(bench_ids)
+    hierarchy = hierarchy_table()
     benchmarks = pd.DataFrame(
         {
             "name": [names.get(b, b) for b in bench_ids],
             "metric": [metrics.get(b, "") for b in bench_ids],
-            "higher_is_better": True,
             "role": [role for _, role in areas],
             "area": [area for area, _ in areas],
+            "orientation": [known[b].transform if b in known else "higher" for b in bench_ids],
+            "orientation_source": [
+                known[b].source if b in known else _RELEASE_ORIENTATION for b in bench_ids
+            ],
+            "parent": [
+                hierarchy.at[b, "parent"] if b in hierarchy.index else "" for b in bench_ids
+            ],
         },
         index=pd.Index(bench_ids, name="benchmark"),
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evalgap.results._verdict import level_of
+
 __all__ = ["CONFIG", "LEVEL_COLORS", "SCHEMA", "spec", "verdict_level"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -16,8 +18,9 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 LEVEL_COLORS: dict[str, str] = {
     "high": "#c0392b",
     "moderate": "#d68910",
+    "weak": "#b7950b",
     "low": "#1e8449",
-    "uncertain": "#7b8794",
+    "undetermined": "#7b8794",
     "n/a": "#c8ccd2",
 }
 
@@ -36,12 +39,13 @@ def spec(**parts: Any) -> dict[str, Any]:
 
 
 def verdict_level(verdict: str) -> str:
-    """The level of a verdict (``high``, ``moderate``, ``low``, ``uncertain``, ``n/a``).
+    """The level of a verdict (``high``, ``moderate``, ``weak``, ``low``,
+    ``undetermined``, ``n/a``), what the charts and tables colour by.
 
     Examples
     --------
-    >>> verdict_level("high +"), verdict_level("uncertain")
-    ('high', 'uncertain')
+    >>> verdict_level("tracks capabilities (high, +)"), verdict_level("not determined")
+    ('high', 'undetermined')
     """
-    word = str(verdict).split(" ")[0] if verdict else "n/a"
-    return word if word in LEVEL_COLORS else "n/a"
+    level = level_of(verdict)
+    return level if level in LEVEL_COLORS else "n/a"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["bh_qvalues", "by_qvalues", "qvalues"]
+__all__ = ["bh_qvalues", "by_qvalues", "qvalues", "simes_pvalue"]
 
 
 def _qvalues(p_values: ArrayLike, dependence_factor: bool) -> NDArray[np.float64]:
@@ -63,3 +63,21 @@ def qvalues(p_values: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float6
     """Both q-values of one family: ``(bh, by)``; they go beside every p-value in a table
     as ``q_value`` and ``q_value_by``."""
     return bh_qvalues(p_values), by_qvalues(p_values)
+
+
+def simes_pvalue(p_values: ArrayLike) -> float:
+    """Simes' (1986) combined p-value of a family of tests, ``min_i m p_(i) / i``: a valid
+    test of "every null in the family holds" when the tests are independent or
+    positively dependent, as an aggregate benchmark and its own splits are. NaN p-values
+    are left out; NaN if none is left.
+
+    Examples
+    --------
+    >>> simes_pvalue([0.01, 0.04, 0.3])
+    0.03
+    """
+    p = np.asarray(p_values, dtype=float)
+    p = np.sort(p[~np.isnan(p)])
+    if p.size == 0:
+        return float("nan")
+    return float(min(1.0, np.min(p * p.size / np.arange(1, p.size + 1))))

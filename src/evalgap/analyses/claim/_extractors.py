@@ -173,8 +173,13 @@ def adjust_evidence(
     q, qby = _q(rows, i, "p_value", "q_value", "q_value_by")
     family = f"{len(rows)} models on {benchmark}"
     fits = result.fits.set_index("benchmark")
+    # adjust names the transform (orientation) since schema 2, "as is"/"negated" before;
+    # a closer_to(c) benchmark is reported on its oriented scale.
+    col = "orientation" if "orientation" in fits.columns else "oriented"
     higher_is_better = (
-        fits.loc[benchmark, "oriented"] == "as is" if benchmark in fits.index else True
+        str(fits.loc[benchmark, col]) != ("lower" if col == "orientation" else "negated")
+        if benchmark in fits.index
+        else True
     )
     level = float(result.settings.get("confidence_level", 0.95))
     inputs = inputs_of(result)

@@ -15,11 +15,29 @@ capabilities score would get if it were no safer or less safe than the other mod
 (estimated without the model itself), so a model outside it is safer or less safe than its
 capabilities predict, with that confidence.
 
-- Linear fit: the exact t interval for a new observation,
+:func:`adjust` uses ``scale="local"``: locally studentized intervals (see
+:func:`evalgap.stats._conformal.studentized_intervals`). Every other model's leave-two-out
+residual is divided by a scale fitted, without that model and without the model being
+predicted, as a quadratic function of the capabilities *rank* (so a model far out on the
+capability axis does not get an extrapolated scale), and by ``sqrt(1 + leverage)``; the
+root mean square of these scaled residuals (winsorised at five robust SDs, so one
+outlying model does not widen everyone's interval) times the scale and
+``sqrt(1 + leverage)`` at the model's own capabilities score, times a t quantile whose
+degrees of freedom shrink where fewer models set the scale (the ends of the range), is the
+half-width. Where scores scatter more among the most capable models (or at both ends of
+the range) intervals widen, so coverage holds across the capability range, the most and
+least capable models included: ``tests/test_adjust.py`` checks it by capability tercile
+and for the top and bottom fifth, for linear, heteroscedastic, logistic and U-shaped
+truths. With ``scale="constant"`` (the default of :func:`adjusted_scores`) the intervals
+are the ones below, whose coverage is right on average but falls to about 0.74 at a
+nominal 0.90 for the top third of models when the scatter grows with capability.
+
+- Linear fit, constant scale: the exact t interval for a new observation,
   ``prediction ± t_{n-3} · σ_(i) / sqrt(1 - h_ii)``, with ``σ_(i)`` the residual SD of
   the fit without model ``i`` and ``h_ii`` its leverage; exact under a linear trend with
   normal, equal-variance scatter, and it works from 5 models.
-- Monotone fit: jackknife+ (Barber, Candès, Ramdas and Tibshirani 2021) on the other
+- Monotone or quadratic fit, constant scale: jackknife+ (Barber, Candès, Ramdas and
+  Tibshirani 2021) on the other
   ``n - 1`` models, with the fits leaving out model ``i`` and each other model in turn, so
   no part of the interval depends on model ``i``'s own score. It assumes only that models
   are exchangeable; its guaranteed coverage is ``1 - 2α`` and in practice about ``1 - α``.
@@ -30,14 +48,24 @@ capabilities predict, with that confidence.
 
 Choosing the fit
 ----------------
-With ``fit="auto"`` each model's fit is chosen by the leave-one-out error over the *other*
-models (leave-two-out errors), so nothing about a model's prediction, interval or fit
+With ``fit="auto"`` each model's fit (linear, quadratic or monotone) is chosen by the
+leave-one-out error over the *other* models (leave-two-out errors); the quadratic lets a
+benchmark whose scores first rise and then fall with capability (or the reverse) be
+predicted at both ends, so nothing about a model's prediction, interval or fit
 choice uses its own score. Choosing on all models would let an unusually safe or unsafe
 model pull the choice towards the fit that predicts it best, and its interval would cover
 its true offset less often than stated (the test suite showed 0.875 for a nominal 0.90
 with planted offsets before this rule; see ``tests/test_adjust.py``). The benchmark's
 reported ``fit`` is the all-models choice; ``n_monotone`` counts the models whose own
 choice was monotone.
+
+Flags and multiplicity
+----------------------
+Each model's p-value (conformal for jackknife+, t for the linear fit) gets its
+Benjamini-Hochberg and Benjamini-Yekutieli q-values over every model-benchmark pair of the
+result: with dozens of benchmarks and models, about 5% of pairs fall outside a 95%
+interval by chance. ``flags="q_value"`` flags a model only when its q-value is also below
+``1 - confidence_level``.
 """
 
 from __future__ import annotations
@@ -63,13 +91,36 @@ from evalgap.analyses.safetywashing._capability import (
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
+from evalgap.stats._conformal import (
+    pairwise_monotone_fits,
+    pairwise_polynomial_fits,
+    scaled_jackknife_plus,
+    studentized_intervals,
+)
 from evalgap.stats._isotonic import isotonic_fits
+from evalgap.stats._multitest import qvalues
 
-__all__ = ["EXACT_JACKKNIFE_MAX", "FITS", "AdjustResult", "adjust", "adjusted_scores"]
+__all__ = [
+    "EXACT_JACKKNIFE_MAX",
+    "FITS",
+    "FLAG_RULES",
+    "SCALES",
+    "AdjustResult",
+    "adjust",
+    "adjusted_scores",
+]
 
-FitKind = Literal["auto", "linear", "monotone"]
+FitKind = Literal["auto", "linear", "quadratic", "monotone"]
 #: The fits :func:`adjust` knows.
-FITS = ("auto", "linear", "monotone")
+FITS = ("auto", "linear", "quadratic", "monotone")
+ScaleKind = Literal["local", "constant"]
+#: How residuals are scaled before the intervals: locally (by capabilities) or not.
+SCALES = ("local", "constant")
+FlagRule = Literal["interval", "q_value"]
+#: When a model is flagged: its interval excludes 0, or that and its q-value passes.
+FLAG_RULES = ("interval", "q_value")
+# The fits "auto" chooses among, in order of preference on a tie.
+_AUTO = ("linear", "quadratic", "monotone")
 #: Largest number of models for which the monotone fit's jackknife+ is exact.
 EXACT_JACKKNIFE_MAX = 60
 
@@ -89,6 +140,7 @@ class _OneFit:
     loo_mse: float
     press_without: FloatArray  # (n,) mean squared leave-one-out error over the others
     extra: dict[str, Any]
+    scale: FloatArray | None = None  # (n,) local scale at each model (None: constant)
 
 
 # -- the two fits --------------------------------------------------------------------------
@@ -206,26 +258,78 @@ def _monotone(s: FloatArray, y: FloatArray, level: float) -> _OneFit:
     )
 
 
-@validate_params({"fit": [StrOptions(FITS)], "confidence_level": CONFIDENCE})
+def _scaled(kind: str, s: FloatArray, y: FloatArray, level: float, scale: str) -> _OneFit:
+    """Locally studentized intervals, or plain jackknife+, around a linear, quadratic or
+    monotone fit."""
+    if kind == "monotone":
+        fits = pairwise_monotone_fits(s, y, EXACT_JACKKNIFE_MAX)
+        _, up = isotonic_fits(s, y, np.ones((1, len(s))))
+        extra: dict[str, Any] = {"direction": "increasing" if up[0] else "decreasing"}
+    else:
+        fits = pairwise_polynomial_fits(s, y, 1 if kind == "linear" else 2)
+        extra = {}
+    if scale == "local":
+        out = studentized_intervals(s, y, fits, confidence_level=level, df=len(s) - 3)
+    else:
+        out = scaled_jackknife_plus(s, y, fits, confidence_level=level, scale="constant")
+    return _OneFit(
+        predicted=fits.loo,
+        low=out.low,
+        high=out.high,
+        p_value=out.p_value,
+        loo_mse=float(np.mean((y - fits.loo) ** 2)),
+        press_without=out.press_without,
+        extra=extra,
+        scale=out.scale if scale == "local" else None,
+    )
+
+
+def _fit_of(kind: str, s: FloatArray, y: FloatArray, level: float, scale: str) -> _OneFit:
+    if scale == "constant" and kind == "linear":
+        return _linear(s, y, level)
+    if scale == "constant" and kind == "monotone":
+        return _monotone(s, y, level)
+    return _scaled(kind, s, y, level, scale)
+
+
+def _line(s: FloatArray, y: FloatArray) -> dict[str, float]:
+    """The full-data least-squares line, for the summary."""
+    n = len(s)
+    slope, intercept = np.polyfit(s, y, 1)
+    resid = y - (intercept + slope * s)
+    sd = math.sqrt(float(resid @ resid) / (n - 2)) if n > 2 else math.nan
+    return {"intercept": float(intercept), "slope": float(slope), "residual_sd": sd}
+
+
+@validate_params(
+    {"fit": [StrOptions(FITS)], "confidence_level": CONFIDENCE, "scale": [StrOptions(SCALES)]}
+)
 def adjusted_scores(
     capabilities: Iterable[float],
     scores: Iterable[float],
     *,
     fit: FitKind = "auto",
     confidence_level: float = 0.95,
+    scale: ScaleKind = "constant",
 ) -> pd.DataFrame:
     """Leave-one-out residuals of ``scores`` on ``capabilities`` with prediction intervals.
 
     The engine of :func:`adjust` for plain arrays: both must be finite and of equal
-    length (at least 5). Higher ``scores`` must mean safer.
+    length (at least 5). Higher ``scores`` must mean safer. ``scale="local"`` (what
+    :func:`adjust` uses) studentizes residuals by a quadratic function of the
+    capabilities score, so intervals widen where scores scatter more, and lets ``auto``
+    choose a quadratic fit too; ``constant`` (the default here, kept for the analyses
+    built on it) gives the t interval of the line and jackknife+ around the monotone fit,
+    which are unbounded with fewer than ``1 / (1 - confidence_level)`` models.
 
     Returns
     -------
     DataFrame
         One row per input position: ``capabilities_score, observed, predicted, pi_low,
         pi_high, residual, residual_low, residual_high, p_value, fit`` (each model's fit,
-        chosen without it) plus, as
-        ``.attrs``, the fit summary (``fit, loo_mse_linear, loo_mse_monotone, ...``).
+        chosen without it), ``local_scale`` (the scale at the model's capabilities score,
+        NaN with constant scale) plus, as ``.attrs``, the fit summary (``fit,
+        loo_rmse_linear, loo_rmse_quadratic, loo_rmse_monotone, ...``).
 
     Examples
     --------
@@ -249,32 +353,34 @@ def adjusted_scores(
         raise AnalysisError("every model has the same capabilities score")
     order = np.argsort(s, kind="stable")
     ss, ys = s[order], y[order]
-    lin = _linear(ss, ys, confidence_level) if fit in ("auto", "linear") else None
-    mono = _monotone(ss, ys, confidence_level) if fit in ("auto", "monotone") else None
+    auto = _AUTO if scale == "local" else ("linear", "monotone")
+    kinds = auto if fit == "auto" else (fit,)
+    fits = {k: _fit_of(k, ss, ys, confidence_level, scale) for k in kinds}
     if fit == "auto":
-        assert lin is not None and mono is not None
-        chosen_name = "monotone" if mono.loo_mse < lin.loo_mse * (1 - 1e-9) else "linear"
-        # Each model's own fit is chosen on the other models only.
-        use_mono = mono.press_without < lin.press_without * (1 - 1e-9)
+        # Each model's own fit is chosen on the other models only; ties go to the simpler.
+        press = np.stack([fits[k].press_without for k in kinds])
+        best = press.min(axis=0)
+        choice = np.argmax(press <= best * (1 + 1e-9), axis=0)
+        overall = np.array([fits[k].loo_mse for k in kinds])
+        chosen_name = kinds[int(np.argmax(overall <= overall.min() * (1 + 1e-9)))]
     else:
+        choice = np.zeros(n, dtype=np.intp)
         chosen_name = fit
-        use_mono = np.full(n, fit == "monotone")
     back = np.empty(n, dtype=np.intp)
     back[order] = np.arange(n)
 
     def pick(field_name: str) -> FloatArray:
-        a = getattr(lin, field_name) if lin is not None else None
-        b = getattr(mono, field_name) if mono is not None else None
-        if a is None:
-            return b
-        if b is None:
-            return a
-        return np.where(use_mono, b, a)
+        stack = np.stack([getattr(fits[k], field_name) for k in kinds])
+        return stack[choice, np.arange(n)][back]
 
-    pred = pick("predicted")[back]
-    low, high = pick("low")[back], pick("high")[back]
-    p_value = pick("p_value")[back]
-    per_model = np.where(use_mono, "monotone", "linear")[back]
+    pred = pick("predicted")
+    low, high = pick("low"), pick("high")
+    p_value = pick("p_value")
+    scales = np.stack(
+        [fits[k].scale if fits[k].scale is not None else np.full(n, np.nan) for k in kinds]
+    )
+    local_scale = scales[choice, np.arange(n)][back]
+    per_model = np.array(kinds, dtype=object)[choice][back]
     resid = y - pred
     out = pd.DataFrame(
         {
@@ -287,26 +393,45 @@ def adjusted_scores(
             "residual_low": y - high,
             "residual_high": y - low,
             "p_value": p_value,
-            "fit": per_model,
+            "fit": per_model.astype(str),
+            "local_scale": local_scale,
         }
     )
+    mono = fits.get("monotone")
+    line = _line(ss, ys)
     out.attrs = {
         "fit": chosen_name,
         "n": n,
-        "loo_rmse_linear": math.sqrt(lin.loo_mse) if lin else math.nan,
-        "loo_rmse_monotone": math.sqrt(mono.loo_mse) if mono else math.nan,
-        **(
-            lin.extra
-            if lin
-            else {"intercept": math.nan, "slope": math.nan, "residual_sd": math.nan}
-        ),
+        "scale": scale,
+        **{f"loo_rmse_{k}": math.sqrt(fits[k].loo_mse) if k in fits else math.nan for k in _AUTO},
+        **line,
         "direction": (
             mono.extra["direction"]
-            if mono
-            else ("increasing" if lin and lin.extra["slope"] >= 0 else "decreasing")
+            if mono is not None
+            else ("increasing" if line["slope"] >= 0 else "decreasing")
         ),
     }
     return out
+
+
+def _flagged(table: pd.DataFrame, flags: str, alpha: float) -> pd.DataFrame:
+    """q-values over every pair, the assessment (by interval, or interval and q-value),
+    and each benchmark's rows ranked by residual."""
+    q, q_by = qvalues(table["p_value"].to_numpy(dtype=float))
+    table = table.assign(q_value=q, q_value_by=q_by)
+    table["assessment"] = [
+        _assess(a, b) if flags == "interval" or qv < alpha else WITHIN
+        for a, b, qv in zip(table["residual_low"], table["residual_high"], q, strict=True)
+    ]
+    parts = []
+    for _, frame in table.groupby("benchmark", sort=False):
+        order = np.lexsort((frame["model"].to_numpy(), -frame["residual"].to_numpy()))
+        frame = frame.iloc[order].reset_index(drop=True)
+        frame.insert(1, "rank", np.arange(1, len(frame) + 1))
+        parts.append(frame)
+    cols = [c for c in parts[0].columns if c not in ("fit", "local_scale", "assessment")]
+    out = pd.concat(parts, ignore_index=True)
+    return out[[*cols, "fit", "local_scale", "assessment"]]
 
 
 def _assess(low: float, high: float) -> str:
@@ -331,13 +456,16 @@ class AdjustResult(Result):
         relative to capabilities first): ``benchmark, rank, model, capabilities_score,
         observed, predicted, pi_low, pi_high`` (on the benchmark's own scale),
         ``residual, residual_low, residual_high`` (oriented: positive = safer than
-        capabilities predict, whatever the benchmark's direction), ``p_value, fit`` (the
-        model's own fit, chosen without it), ``assessment``.
+        capabilities predict, whatever the benchmark's direction), ``p_value, q_value,
+        q_value_by`` (q-values over every model-benchmark pair of the result), ``fit``
+        (the model's own fit, chosen without it), ``local_scale``, ``assessment``. For a
+        ``closer_to(c)`` benchmark ``observed``, ``predicted`` and the interval are on the
+        oriented scale ``-|x - c|``, since the raw scale cannot be recovered from it.
     fits
         One row per benchmark: ``benchmark, name, area, n, fit`` (chosen on all models),
         ``n_monotone`` (models whose own choice was monotone), ``direction,
-        loo_rmse_linear, loo_rmse_monotone, slope, intercept, residual_sd, oriented,
-        n_safer, n_less_safe``.
+        loo_rmse_linear, loo_rmse_quadratic, loo_rmse_monotone, slope, intercept,
+        residual_sd, orientation, n_safer, n_less_safe``.
     capabilities
         The capabilities score the fits use.
     settings
@@ -345,7 +473,7 @@ class AdjustResult(Result):
     """
 
     analysis: ClassVar[str] = "adjust"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     tables: ClassVar[Mapping[str, str]] = {"fits": "fits", "scores": "table"}
 
     table: pd.DataFrame
@@ -375,7 +503,14 @@ class AdjustResult(Result):
         return rows.reset_index(drop=True)
 
 
-@validate_params({"fit": [StrOptions(FITS)], "confidence_level": CONFIDENCE})
+@validate_params(
+    {
+        "fit": [StrOptions(FITS)],
+        "confidence_level": CONFIDENCE,
+        "scale": [StrOptions(SCALES)],
+        "flags": [StrOptions(FLAG_RULES)],
+    }
+)
 def adjust(
     panel: Panel,
     capabilities: Iterable[str] | None = None,
@@ -383,6 +518,8 @@ def adjust(
     benchmarks: Iterable[str] | None = None,
     fit: FitKind = "auto",
     confidence_level: float = 0.95,
+    scale: ScaleKind = "local",
+    flags: FlagRule = "interval",
     impute: bool = False,
     pca: PCAMatrix = "spearman",
     impute_rank: int = 2,
@@ -400,10 +537,18 @@ def adjust(
         Benchmarks to adjust; default: every benchmark whose role is ``safety`` (else
         every non-capability benchmark).
     fit
-        ``auto`` (linear or monotone, whichever has the smaller leave-one-out error),
-        ``linear`` or ``monotone``.
+        ``auto`` (linear, quadratic or monotone, whichever has the smaller leave-one-out
+        error over the other models), ``linear``, ``quadratic`` or ``monotone``.
     confidence_level
         Coverage of the prediction intervals.
+    scale
+        ``local`` (default): residuals studentized by a quadratic function of the
+        capabilities rank, so intervals hold across the capability range; ``constant``:
+        not scaled.
+    flags
+        ``interval`` (default): a model is safer or less safe than predicted when its
+        interval excludes 0; ``q_value``: and its q-value (BH over every model-benchmark
+        pair) is below ``1 - confidence_level``.
     impute, pca, impute_rank
         How the capabilities score is estimated, as in :func:`evalgap.audit`.
 
@@ -451,6 +596,7 @@ def adjust(
     else:
         targets = _check_benchmarks(panel, caps, benchmarks)
     oriented = panel.oriented_scores()
+    orientation = panel.orientations()
     s_all = cap.scores
     rows: list[pd.DataFrame] = []
     fit_rows: list[dict[str, Any]] = []
@@ -472,32 +618,28 @@ def adjust(
                 source=panel.source or None,
             )
         s = s_all.loc[models].to_numpy(dtype=float)
-        out = adjusted_scores(s, y, fit=fit, confidence_level=confidence_level)
-        hib = bool(panel.benchmarks.loc[bench, "higher_is_better"])
-        sign = 1.0 if hib else -1.0
+        out = adjusted_scores(s, y, fit=fit, confidence_level=confidence_level, scale=scale)
+        transform = str(orientation[bench])
+        # Back to the benchmark's own scale where the transform can be undone.
+        raw_scale = transform in ("higher", "lower")
+        sign = -1.0 if transform == "lower" else 1.0
         frame = pd.DataFrame(
             {
                 "benchmark": bench,
                 "model": models,
                 "capabilities_score": s,
-                "observed": raw.loc[models].to_numpy(dtype=float),
+                "observed": raw.loc[models].to_numpy(dtype=float) if raw_scale else y,
                 "predicted": sign * out["predicted"].to_numpy(),
-                "pi_low": (out["pi_low"] if hib else -out["pi_high"]).to_numpy(),
-                "pi_high": (out["pi_high"] if hib else -out["pi_low"]).to_numpy(),
+                "pi_low": (out["pi_low"] if sign > 0 else -out["pi_high"]).to_numpy(),
+                "pi_high": (out["pi_high"] if sign > 0 else -out["pi_low"]).to_numpy(),
                 "residual": out["residual"].to_numpy(),
                 "residual_low": out["residual_low"].to_numpy(),
                 "residual_high": out["residual_high"].to_numpy(),
                 "p_value": out["p_value"].to_numpy(),
                 "fit": out["fit"].to_numpy(),
+                "local_scale": out["local_scale"].to_numpy(),
             }
         )
-        frame["assessment"] = [
-            _assess(a, b)
-            for a, b in zip(frame["residual_low"], frame["residual_high"], strict=True)
-        ]
-        order = np.lexsort((frame["model"].to_numpy(), -frame["residual"].to_numpy()))
-        frame = frame.iloc[order].reset_index(drop=True)
-        frame.insert(1, "rank", np.arange(1, len(frame) + 1))
         rows.append(frame)
         a = out.attrs
         fit_rows.append(
@@ -510,17 +652,19 @@ def adjust(
                 "n_monotone": int((out["fit"] == "monotone").sum()),
                 "direction": a["direction"],
                 "loo_rmse_linear": a["loo_rmse_linear"],
+                "loo_rmse_quadratic": a["loo_rmse_quadratic"],
                 "loo_rmse_monotone": a["loo_rmse_monotone"],
                 "slope": a["slope"],
                 "intercept": a["intercept"],
                 "residual_sd": a["residual_sd"],
-                "oriented": "as is" if hib else "negated",
-                "n_safer": int((frame["assessment"] == SAFER).sum()),
-                "n_less_safe": int((frame["assessment"] == LESS_SAFE).sum()),
+                "orientation": transform,
             }
         )
-    table = pd.concat(rows, ignore_index=True)
+    table = _flagged(pd.concat(rows, ignore_index=True), flags, 1.0 - confidence_level)
     fits = pd.DataFrame(fit_rows)
+    counts = table.groupby("benchmark")["assessment"]
+    fits["n_safer"] = [int((counts.get_group(b) == SAFER).sum()) for b in fits["benchmark"]]
+    fits["n_less_safe"] = [int((counts.get_group(b) == LESS_SAFE).sum()) for b in fits["benchmark"]]
     settings = {
         "panel": panel.source,
         "capabilities": caps,
@@ -529,16 +673,31 @@ def adjust(
         "impute_rank": impute_rank if impute else None,
         "fit": fit,
         "confidence_level": confidence_level,
+        "scale": scale,
+        "flags": flags,
+        "multiplicity": "q_value/q_value_by: Benjamini-Hochberg/Benjamini-Yekutieli over "
+        f"all {int(sum(len(r) for r in rows))} model-benchmark pairs of the result",
         "benchmarks": len(targets),
         "residual": "leave-one-out: observed minus the prediction of the fit estimated "
         "without the model; oriented so positive = safer than capabilities predict",
-        "intervals": {
-            "linear": "t prediction interval from the fit without the model (n - 3 df)",
-            "monotone": "jackknife+ over the other models (exact up to "
-            f"{EXACT_JACKKNIFE_MAX} models)",
-        },
-        "selection": "per model, linear or monotone by the leave-one-out mean squared error "
-        "over the other models"
+        "intervals": (
+            {
+                "all fits": "locally studentized: the other models' leave-two-out "
+                "residuals scaled by a quadratic function of the capabilities rank (fitted "
+                "without the two models) and by sqrt(1 + leverage); their winsorised root "
+                "mean square times the scale and sqrt(1 + leverage) at the model, times a t "
+                "quantile with fewer degrees of freedom where fewer models set the scale "
+                f"(monotone fit exact up to {EXACT_JACKKNIFE_MAX} models)",
+            }
+            if scale == "local"
+            else {
+                "linear": "t prediction interval from the fit without the model (n - 3 df)",
+                "quadratic, monotone": "jackknife+ over the other models (exact up to "
+                f"{EXACT_JACKKNIFE_MAX} models for the monotone fit)",
+            }
+        ),
+        "selection": "per model, linear, quadratic or monotone by the leave-one-out mean "
+        "squared error over the other models"
         if fit == "auto"
         else f"{fit} (fixed)",
         "slope_units": "oriented benchmark units per unit of capabilities score",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from numbers import Integral
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -47,10 +47,17 @@ from evalgap.analyses.safetywashing._resampling import (
     jackknife_tasks,
     run_blocks,
 )
+from evalgap.analyses.safetywashing._verdicts import (
+    VERDICT_BASES,
+    VerdictBasis,
+    area_summary,
+    family_qvalues,
+    verdict_columns,
+)
 from evalgap.data._panel import Panel
 from evalgap.errors import AnalysisError
 from evalgap.results import Provenance, Result
-from evalgap.results._verdict import Bands, band_of, span_of, verdict_of
+from evalgap.results._verdict import Bands
 from evalgap.stats._budget import audit_memory, resolve_budget
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
@@ -59,6 +66,9 @@ from evalgap.stats._correlate import (
     availability,
     permutation_pvalues,
 )
+from evalgap.stats._equivalence import tost_pvalues
+from evalgap.stats._family import group_codes, group_jackknife_weights, group_resample_blocks
+from evalgap.stats._multitest import qvalues
 from evalgap.stats._resample import (
     CI_METHODS,
     CIMethod,
@@ -66,11 +76,32 @@ from evalgap.stats._resample import (
     confidence_intervals,
     resample_blocks,
 )
+from evalgap.stats._simultaneous import simultaneous_intervals
 
-__all__ = ["AuditResult", "audit"]
+__all__ = ["RESAMPLE_UNITS", "AuditResult", "audit"]
+
+ResampleUnit = Literal["models", "families"]
+#: What the bootstrap resamples: single models, or whole model families.
+RESAMPLE_UNITS = ("models", "families")
 
 #: Progress callback: called with (resamples done, resamples in all).
 Progress = Callable[[int, int], None]
+
+# How each verdict basis decides, for the result's settings and the report's methods.
+_VERDICT_RULE = {
+    "interval": "a direction (tracks capabilities, + or -) when the {level:.0%} interval "
+    "excludes 0, with the strength of the interval end nearest zero; does not track "
+    "(|rho| < {edge:g}) when the equivalence test (two one-sided tests at alpha "
+    "{alpha:.3g} against -{edge:g} and +{edge:g}) rejects |rho| >= {edge:g}; not determined "
+    "otherwise",
+    "q_value": "as with intervals, but a direction also needs q_value < {alpha:.3g} and "
+    "equivalence needs equivalence_q_value < {alpha:.3g} (Benjamini-Hochberg over the "
+    "audited benchmarks)",
+    "simultaneous": "a direction when the {level:.0%} max-statistic simultaneous interval "
+    "excludes 0, with the strength of its end nearest zero; does not track (|rho| < "
+    "{edge:g}) when the simultaneous interval at 1 - 2 x {alpha:.3g} lies inside "
+    "(-{edge:g}, {edge:g}); not determined otherwise",
+}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -81,14 +112,21 @@ class AuditResult(Result):
     ----------
     table
         One row per audited benchmark, sorted by |capabilities correlation|, with columns
-        ``benchmark, name, role, area, metric, oriented, n, capabilities_correlation,
-        ci_low, ci_high, p_value, band, verdict, interval_bands, compute_n,
-        compute_correlation,
-        compute_ci_low, compute_ci_high, compute_p_value, slope, slope_ci_low,
-        slope_ci_high, n_boot_valid, note``.
+        ``benchmark, name, role, area, family, metric, orientation, orientation_source, n,
+        capabilities_correlation, ci_low, ci_high, p_value, q_value, q_value_by,
+        equivalence_p_value, equivalence_q_value, simultaneous_ci_low,
+        simultaneous_ci_high, band, interval_bands, direction, strength, verdict,
+        family_p_value, family_q_value, family_q_value_by, compute_n,
+        compute_correlation, compute_ci_low, compute_ci_high, compute_p_value,
+        compute_q_value, compute_q_value_by, slope, slope_ci_low, slope_ci_high,
+        n_boot_valid, note``. ``orientation`` is the transform that made higher mean safer
+        (``higher``, ``lower``, ``closer_to(0)``) and ``orientation_source`` where it comes
+        from; ``family`` the benchmark's family (an aggregate and its own splits share
+        one); the verdict rule is in :mod:`evalgap.results._verdict`.
     areas
-        One row per area: how many benchmarks, the median correlation, and how many fall in
-        each verdict.
+        One row per area, each benchmark family counted once: how many benchmarks and
+        families, the median correlation, and how many families land at each verdict
+        level.
     capabilities
         The capabilities score and its PCA.
     settings
@@ -98,7 +136,7 @@ class AuditResult(Result):
     """
 
     analysis: ClassVar[str] = "audit"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     tables: ClassVar[Mapping[str, str]] = {"benchmarks": "table", "areas": "areas"}
 
     table: pd.DataFrame
@@ -208,6 +246,8 @@ def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
         "confidence_level": CONFIDENCE,
         "ci_method": [StrOptions(CI_METHODS)],
         "bands": BANDS,
+        "verdict_basis": [StrOptions(VERDICT_BASES)],
+        "resample": [StrOptions(RESAMPLE_UNITS)],
         "seed": SEED,
     },
     memory=_memory,
@@ -226,6 +266,9 @@ def audit(
     confidence_level: float = 0.95,
     ci_method: CIMethod = "bca",
     bands: Bands | tuple[float, float] = (0.4, 0.7),
+    verdict_basis: VerdictBasis = "interval",
+    simultaneous: bool = False,
+    resample: ResampleUnit = "models",
     seed: int = 0,
     progress: Progress | None = None,
     max_memory: str | int | None = None,
@@ -261,7 +304,21 @@ def audit(
     ci_method
         ``bca`` (bias-corrected and accelerated) or ``percentile``.
     bands
-        Verdict cut-offs on |rho| (moderate, high).
+        Verdict cut-offs on |rho| (moderate, high). "Does not track capabilities" needs an
+        equivalence test to reject |rho| >= moderate.
+    verdict_basis
+        What verdicts rest on: ``interval`` (each benchmark's interval and equivalence
+        p-value), ``q_value`` (the same, but a direction also needs its BH q-value and
+        equivalence its equivalence q-value below ``1 - confidence_level``), or
+        ``simultaneous`` (max-statistic simultaneous intervals across the audited
+        benchmarks).
+    simultaneous
+        Also report max-statistic simultaneous intervals (implied by
+        ``verdict_basis="simultaneous"``).
+    resample
+        ``models`` (default) or ``families``: the bootstrap draws whole model families
+        (the panel's ``family`` column; a model without one is its own family), for when
+        models of one family are not independent draws.
     seed
         Seed for resampling and permutations: the same seed gives the same output.
     progress
@@ -289,6 +346,7 @@ def audit(
     """
     if not isinstance(bands, Bands):
         bands = Bands(*bands)
+    simultaneous = bool(simultaneous) or verdict_basis == "simultaneous"
 
     caps, _ = _capability_matrix(panel, list(capabilities) if capabilities is not None else None)
     targets = _check_benchmarks(panel, caps, benchmarks)
@@ -359,16 +417,26 @@ def audit(
     c_p_value = permutation_pvalues(y, log_flop, c_rho, method, n_perm, perm_rng, max_bytes=work)
 
     k = len(targets_sorted)
+    equivalence_p = np.full(k, np.nan)
+    sim = {name: np.full(k, np.nan) for name in ("low", "high", "low_eq", "high_eq")}
     lows = {name: np.full(k, np.nan) for name in ("rho", "c_rho", "slope")}
     highs = {name: np.full(k, np.nan) for name in ("rho", "c_rho", "slope")}
     n_valid = np.zeros(k, dtype=np.int64)
     notes: list[list[str]] = [[] for _ in range(k)]
+    codes = group_codes(list(panel.models["family"].loc[model_ids]))
     if n_boot > 0:
-        blocks = (BlockTask(lo, counts) for lo, counts in resample_blocks(n, n_boot, boot_rng))
+        if resample == "families":
+            draws = group_resample_blocks(codes, n_boot, boot_rng)
+            jack_tasks = [BlockTask(0, counts=group_jackknife_weights(codes))]
+        else:
+            draws = resample_blocks(n, n_boot, boot_rng)
+            jack_tasks = jackknife_tasks(n)
+        blocks = (BlockTask(lo, counts) for lo, counts in draws)
         boots = run_blocks(block_statistics, blocks, n_boot, executor, progress)
         jack = None
         if ci_method == "bca":
-            jack = run_blocks(block_statistics, jackknife_tasks(n), n, executor)
+            n_jack = sum(task.rows for task in jack_tasks)
+            jack = run_blocks(block_statistics, jack_tasks, n_jack, executor)
         for idx, (name, est) in enumerate((("rho", rho), ("c_rho", c_rho), ("slope", slope))):
             lo_, hi_, valid, why = confidence_intervals(
                 boots[idx],
@@ -383,6 +451,18 @@ def audit(
                 for j, note in enumerate(why):
                     if note:
                         notes[j].append(note)
+        rho_jack = None if jack is None else jack[0]
+        # The equivalence test reads the same bootstrap distribution as the interval.
+        if confidence_level > 0.5:
+            equivalence_p = tost_pvalues(boots[0], rho, bands.moderate, rho_jack, method=ci_method)
+        if simultaneous:
+            sim["low"], sim["high"], _ = simultaneous_intervals(
+                boots[0], rho, confidence_level=confidence_level
+            )
+            if confidence_level > 0.5:
+                sim["low_eq"], sim["high_eq"], _ = simultaneous_intervals(
+                    boots[0], rho, confidence_level=2 * confidence_level - 1
+                )
 
     has = availability(y, s)
     has_flop = availability(y, log_flop)
@@ -402,32 +482,68 @@ def audit(
         arr[too_few_flop] = np.nan
 
     meta = panel.benchmarks.loc[targets_sorted]
+    orientation = panel.orientations().loc[targets_sorted]
+    family = panel.families().loc[targets_sorted].to_numpy()
+    for group in panel.duplicate_benchmarks():
+        for j, name in enumerate(targets_sorted):
+            if name in group:
+                others = ", ".join(g for g in group if g != name)
+                notes[j].append(f"exact copy of {others}")
+    q_value, q_value_by = qvalues(p_value)
+    c_q_value, c_q_value_by = qvalues(c_p_value)
+    equivalence_q, _ = qvalues(equivalence_p)
+    fam_p, fam_q, fam_q_by = family_qvalues(list(family), p_value)
+    verdicts = verdict_columns(
+        rho,
+        lows["rho"],
+        highs["rho"],
+        bands=bands,
+        confidence_level=confidence_level,
+        basis=verdict_basis,
+        equivalence_p=equivalence_p,
+        equivalence_q=equivalence_q,
+        q_value=q_value,
+        sim_low=sim["low"],
+        sim_high=sim["high"],
+        sim_low_equiv=sim["low_eq"],
+        sim_high_equiv=sim["high_eq"],
+    )
     table = pd.DataFrame(
         {
             "benchmark": targets_sorted,
             "name": meta["name"].to_numpy(),
             "role": meta["role"].to_numpy(),
             "area": meta["area"].to_numpy(),
+            "family": family,
             "metric": meta["metric"].to_numpy(),
-            "oriented": np.where(meta["higher_is_better"].to_numpy(dtype=bool), "as is", "negated"),
+            "orientation": orientation.to_numpy(),
+            "orientation_source": (
+                meta["orientation_source"].to_numpy()
+                if "orientation_source" in meta
+                else np.full(k, "", dtype=object)
+            ),
             "n": has.sum(axis=0),
             "capabilities_correlation": rho,
             "ci_low": lows["rho"],
             "ci_high": highs["rho"],
             "p_value": p_value,
-            "band": [band_of(r, bands) for r in rho],
-            "verdict": [
-                verdict_of(r, a, b, bands)
-                for r, a, b in zip(rho, lows["rho"], highs["rho"], strict=True)
-            ],
-            "interval_bands": [
-                span_of(a, b, bands) for a, b in zip(lows["rho"], highs["rho"], strict=True)
-            ],
+            "q_value": q_value,
+            "q_value_by": q_value_by,
+            "equivalence_p_value": equivalence_p,
+            "equivalence_q_value": equivalence_q,
+            "simultaneous_ci_low": sim["low"],
+            "simultaneous_ci_high": sim["high"],
+            **{col: verdicts[col].to_numpy() for col in verdicts.columns},
+            "family_p_value": fam_p,
+            "family_q_value": fam_q,
+            "family_q_value_by": fam_q_by,
             "compute_n": compute_n,
             "compute_correlation": c_rho,
             "compute_ci_low": lows["c_rho"],
             "compute_ci_high": highs["c_rho"],
             "compute_p_value": c_p_value,
+            "compute_q_value": c_q_value,
+            "compute_q_value_by": c_q_value_by,
             "slope": slope,
             "slope_ci_low": lows["slope"],
             "slope_ci_high": highs["slope"],
@@ -453,15 +569,28 @@ def audit(
         "ci_method": ci_method if n_boot > 0 else None,
         "confidence_level": confidence_level,
         "bands": {"moderate": bands.moderate, "high": bands.high},
+        "verdict_basis": verdict_basis,
+        "verdict_rule": _VERDICT_RULE[verdict_basis].format(
+            level=confidence_level, alpha=1 - confidence_level, edge=bands.moderate
+        ),
+        "simultaneous": simultaneous,
+        "resample": resample,
+        "multiplicity": "q_value/q_value_by: Benjamini-Hochberg/Benjamini-Yekutieli over "
+        f"the {k} audited benchmarks (BH is valid under the positive dependence of an "
+        "aggregate and its own splits, BY under any); family_q_value: each family (an "
+        "aggregate and its own splits) one hypothesis, Simes' combination of its members' "
+        "p-values, then BH/BY over the families",
+        "duplicates": [list(g) for g in panel.duplicate_benchmarks()],
         "seed": seed,
-        "orientation": "every benchmark oriented so higher is safer (or more capable); "
-        "lower-is-better benchmarks negated",
+        "orientation": "every benchmark transformed so higher is safer (or more capable): "
+        "higher as is, lower negated, closer_to(c) scored as -|x - c|; the orientation "
+        "column says which, orientation_source why",
         "compute": "correlation with log10 training FLOP (rank methods are unaffected by the log)",
         "files": dict(panel.files),
     }
     return AuditResult(
         table=table,
-        areas=_area_summary(table),
+        areas=area_summary(table),
         capabilities=cap,
         settings=settings,
         provenance=Provenance(inputs=panel.files, seed=seed),
@@ -477,30 +606,4 @@ def _reorder_capabilities(cap: CapabilitiesScore, order: Sequence[str]) -> Capab
         loadings=cap.loadings.loc[order],
         correlation_matrix=cap.correlation_matrix.loc[order, order],
         table=table,
-    )
-
-
-def _area_summary(table: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for area, group in table.groupby(table["area"].replace("", "(none)"), sort=True):
-        rho = group["capabilities_correlation"]
-        verdicts = group["verdict"]
-        rows.append(
-            {
-                "area": area,
-                "n_benchmarks": len(group),
-                "median_correlation": float(rho.median()),
-                "mean_abs_correlation": float(rho.abs().mean()),
-                "median_compute_correlation": float(group["compute_correlation"].median()),
-                "high": int(verdicts.str.startswith("high").sum()),
-                "moderate": int(verdicts.str.startswith("moderate").sum()),
-                "low": int((verdicts == "low").sum()),
-                "uncertain": int((verdicts == "uncertain").sum()),
-            }
-        )
-    areas = pd.DataFrame(rows)
-    if areas.empty:
-        return areas
-    return areas.sort_values(["mean_abs_correlation", "area"], ascending=[False, True]).reset_index(
-        drop=True
     )

@@ -38,7 +38,9 @@ Cross-validation
 ----------------
 Models are split into ``folds`` folds (seeded). For each fold the subset is selected on
 the other folds' models only; its score on the held-out models is standardised with the
-training models' mean and SD; the held-out scores of all folds are pooled and correlated
+training models' mean and SD (missing item cells are filled with the training models'
+item means, for training and held-out models alike, so nothing about a held-out model
+reaches the selection); the held-out scores of all folds are pooled and correlated
 with capabilities. That *held-out correlation* is what the subset would show on new
 models; the *in-sample* correlation of the subset selected on all models is optimistic by
 construction. Intervals are percentile bootstrap intervals over models for a fixed
@@ -245,13 +247,37 @@ class _Items:
     """A complete float32 models x items matrix and the per-model reference, with the
     training-set statistics every step needs (all matrix products, no item loops)."""
 
-    def __init__(self, x: F32, ref: F64, binary: bool, method: ItemMethod) -> None:
+    def __init__(
+        self,
+        x: F32,
+        ref: F64,
+        binary: bool,
+        method: ItemMethod,
+        missing: NDArray[np.bool_] | None = None,
+    ) -> None:
         self.x = x
         self.binary = binary
         self.sq = x if binary else None  # x * x, made on first use
         self.ref = ref
         self.method = method
         self.n, self.k = x.shape
+        self.missing = missing  # cells filled in (with every model's item mean)
+
+    def for_training(self, w: F64) -> _Items:
+        """The same data with its missing cells filled from the models of weight > 0
+        only, so nothing about a held-out model leaks into a fold's selection; itself
+        when no cell was missing."""
+        if self.missing is None:
+            return self
+        train = (w > 0)[:, None] & ~self.missing
+        counts = train.sum(axis=0)
+        sums = np.where(train, self.x, 0.0).sum(axis=0, dtype=np.float64)
+        fallback = float(sums.sum() / max(int(counts.sum()), 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), fallback)
+        x = np.where(self.missing, means[None, :], self.x).astype(np.float32)
+        binary = bool(((x == 0) | (x == 1)).all())
+        return _Items(x, self.ref, binary, self.method, self.missing)
 
     def squares(self) -> F32:
         if self.sq is None:
@@ -665,16 +691,22 @@ def _prepare(
         items = [i for i, u in zip(items, usable, strict=True) if u]
     if len(items) < 2:
         raise AnalysisError("fewer than 2 usable items", source=source)
+    filled = None
     if missing.any():
         share = float(missing.mean())
         col_mean = np.nanmean(values, axis=0)
         values = np.where(missing, col_mean[None, :], values).astype(np.float32)
-        notes.append(f"{share:.1%} of item cells missing, filled with the item's mean")
+        filled = missing
+        notes.append(
+            f"{share:.1%} of item cells missing, filled with the item's mean (over the "
+            "training models only in cross-validation)"
+        )
     values = np.ascontiguousarray(values, dtype=np.float32)
     if np.ptp(ref) == 0:
         raise AnalysisError("every model has the same capabilities score", source=source)
     binary = bool(((values == 0) | (values == 1)).all())
-    return _Items(values, ref.astype(np.float64), binary, method), models, items, notes  # type: ignore[arg-type]
+    data = _Items(values, ref.astype(np.float64), binary, method, filled)  # type: ignore[arg-type]
+    return data, models, items, notes
 
 
 # -- result --------------------------------------------------------------------------------
@@ -946,15 +978,18 @@ def item_analysis(
                 raise AnalysisError(
                     f"{n_folds} folds leave only {int(w.sum())} training models; use fewer folds"
                 )
-            sel = _select(data, w, **sel_args)
+            fold_data = data.for_training(w)
+            sel = _select(fold_data, w, **sel_args)
             chosen += sel.keep
-            score = data.totals(sel.keep.astype(np.float32)) / max(1, int(sel.keep.sum()))
+            score = fold_data.totals(sel.keep.astype(np.float32)) / max(1, int(sel.keep.sum()))
             mu = float(w @ score) / w.sum()
             sd = math.sqrt(float(w @ (score - mu) ** 2) / w.sum())
             heldout[test] = (score[test] - mu) / sd if sd > 0 else score[test] - mu
             fold_of[test] = f
             wt = 1.0 - w
-            test_r = float(data.corr_with_ref(score, wt)) if len(test) >= MIN_MODELS else math.nan
+            test_r = (
+                float(fold_data.corr_with_ref(score, wt)) if len(test) >= MIN_MODELS else math.nan
+            )
             fold_rows.append(
                 {
                     "fold": f,

@@ -24,14 +24,15 @@ banded (``rho_comparable``): Kendall's tau runs about two thirds of Spearman's r
 same data, so banding it raw would flip most high verdicts by scale alone. The conversion
 uses the bivariate-normal relations ``tau = (2/pi) arcsin r`` and
 ``rho_s = (6/pi) arcsin(r/2)``; between Spearman and Pearson it changes a value by at most
-0.02. The raw statistic stays in ``rho``. The comparison is on point estimates on purpose: the audit's
-interval verdict is ``uncertain`` for most benchmarks of a 26-model panel, so comparing
-interval verdicts would mostly compare ``uncertain`` with ``uncertain``; the question here
-is whether an analyst's choice, not sampling noise, moves the estimate across a band edge.
+0.02. The raw statistic stays in ``rho``. The comparison is on point estimates on purpose: the question
+here is whether an analyst's choice, not sampling noise, moves the estimate across a band
+edge (the audit's interval verdict is "not determined" for about half the benchmarks of a
+26-model panel, so comparing interval verdicts would mostly compare those).
 With ``n_boot > 0`` every variant also gets its own bootstrap interval (the capabilities
 score re-estimated in every resample, as in the audit) and an interval verdict, and
 ``n_verdict_changes`` counts the variants whose interval verdict differs from the
-baseline's.
+baseline's (verdicts as in the audit: a direction from the interval, "does not track" from
+the equivalence test against the low band edge, put on the variant's own scale).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ from evalgap.results import Provenance, Result
 from evalgap.results._verdict import Bands, band_of, verdict_of
 from evalgap.stats._budget import audit_memory, resolve_budget
 from evalgap.stats._correlate import CORRELATION_METHODS, CorrelationMethod, CorrelationPlan
+from evalgap.stats._equivalence import tost_pvalues
 from evalgap.stats._resample import (
     CI_METHODS,
     RESAMPLE_BLOCK,
@@ -202,7 +204,7 @@ class SensitivityResult(Result):
     """
 
     analysis: ClassVar[str] = "sensitivity"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
     tables: ClassVar[Mapping[str, str]] = {
         "benchmarks": "table",
         "variant_info": "variant_info",
@@ -304,6 +306,7 @@ class _Outcome:
     scale_of: str = "spearman"  # the variant's method
     low: FloatArray | None = None
     high: FloatArray | None = None
+    equivalent: NDArray[np.bool_] | None = None  # TOST against the low band edge passed
 
     def on(self, scale: str, values: FloatArray | None = None) -> FloatArray:
         """``values`` (default: rho) on the scale of method ``scale``."""
@@ -323,6 +326,8 @@ def _evaluate(
     rng: np.random.Generator | None,
     boot_all: FloatArray | None,
     work: int,
+    margin: float,
+    scale: str,
 ) -> _Outcome:
     k = y.shape[1]
     nan = np.full(k, np.nan)
@@ -377,6 +382,10 @@ def _evaluate(
         boot, rho, jack, confidence_level=confidence_level, method=ci_method
     )
     out.low, out.high = low, high
+    # The low band edge on this variant's own scale (Kendall's tau runs below rho).
+    edge = float(comparable(np.array(margin), scale, v.method))
+    p_equiv = tost_pvalues(boot, rho, edge, jack, method=ci_method)
+    out.equivalent = np.where(np.isnan(p_equiv), False, p_equiv < 1.0 - confidence_level)
     return out
 
 
@@ -557,6 +566,8 @@ def sensitivity(
         "ci_method": ci_method,
         "boot_all": boot_all,
         "work": max(budget - need.fixed - 8 * n * n_boot, need.per_row),
+        "margin": bands.moderate,
+        "scale": method,
     }
     base = _evaluate(baseline, rng=boot_rng, **common)
     if base.status != "ok":
@@ -594,6 +605,10 @@ def sensitivity(
     )
 
 
+def _equivalent(outcome: _Outcome, j: int) -> bool | None:
+    return None if outcome.equivalent is None else bool(outcome.equivalent[j])
+
+
 def _assemble(
     panel: Panel,
     targets: list[str],
@@ -609,7 +624,10 @@ def _assemble(
     scale = baseline.method
     base_band = [band_of(r, bands) for r in base.rho]
     base_verdict = (
-        [verdict_of(r, a, b, bands) for r, a, b in zip(base.rho, base.low, base.high, strict=True)]
+        [
+            verdict_of(r, a, b, bands, equivalent=_equivalent(base, j))
+            for j, (r, a, b) in enumerate(zip(base.rho, base.low, base.high, strict=True))
+        ]
         if n_boot and base.low is not None and base.high is not None
         else None
     )
@@ -644,7 +662,7 @@ def _assemble(
             if base_verdict is not None:
                 lo = np.nan if comp_low is None else float(comp_low[j])
                 hi = np.nan if comp_high is None else float(comp_high[j])
-                verdict = verdict_of(comp[j], lo, hi, bands)
+                verdict = verdict_of(comp[j], lo, hi, bands, equivalent=_equivalent(o, j))
                 verdict_change[i, j] = verdict != "n/a" and verdict != base_verdict[j]
                 row.update({"ci_low": lo, "ci_high": hi, "verdict": verdict})
             long_rows.append(row)

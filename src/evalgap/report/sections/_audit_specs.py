@@ -504,7 +504,8 @@ def scatter_spec(
     i = int(np.flatnonzero(result.table["benchmark"].to_numpy() == benchmark)[0])
     label = benchmark_labels(result)[i]
     models, has_flop = _models_data(result)
-    y_title = "Score" + (" (negated: higher = safer)" if row["oriented"] == "negated" else "")
+    orientation = str(row["orientation"])
+    y_title = "Score" + ("" if orientation == "higher" else f" ({orientation}: higher = safer)")
     rho = _num(row["capabilities_correlation"])
     ci = (
         f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"

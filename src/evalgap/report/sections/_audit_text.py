@@ -53,7 +53,8 @@ def _swatch(level: str) -> str:
 
 
 def headline_html(result: AuditResult) -> str:
-    """One paragraph: how many benchmarks landed in each verdict."""
+    """Two paragraphs: how many benchmarks got each verdict, and how many pass at
+    q < 0.05."""
     s = result.settings
     k = len(result.table)
     n_safety = int((result.table["role"] == "safety").sum())
@@ -61,18 +62,36 @@ def headline_html(result: AuditResult) -> str:
     bands = s["bands"]
     parts = []
     for level, text in (
-        ("high", f"high (|ρ| ≥ {bands['high']:g})"),
-        ("moderate", f"moderate ({bands['moderate']:g} ≤ |ρ| < {bands['high']:g})"),
-        ("low", f"low (|ρ| < {bands['moderate']:g})"),
-        ("uncertain", "uncertain (the interval spans more than one band)"),
+        ("high", f"track capabilities strongly (the whole interval at |ρ| ≥ {bands['high']:g})"),
+        ("moderate", f"track them at least moderately (|ρ| ≥ {bands['moderate']:g})"),
+        ("weak", "track them at least weakly (the interval excludes 0)"),
+        ("low", f"do not track them beyond |ρ| < {bands['moderate']:g} (equivalence test)"),
+        ("undetermined", "are not determined by these data"),
     ):
         parts.append(f"{_swatch(level)}<strong>{counts[level]}</strong> {_e(text)}")
     if counts["n/a"]:
         parts.append(f"{_swatch('n/a')}<strong>{counts['n/a']}</strong> without a correlation")
     roles = f"{n_safety} with role <em>safety</em>, {k - n_safety} other"
+    out = (
+        f'<p class="headline">Of the <strong>{k}</strong> benchmarks audited ({roles}): '
+        f"{'; '.join(parts)}.</p>"
+    )
+    return out + f'<p class="headline">{_q_sentence(result)}</p>'
+
+
+def _q_sentence(result: AuditResult) -> str:
+    """How many benchmarks, and benchmark families, pass at q < 0.05."""
+    t = result.table
+    if t["q_value"].isna().all():
+        return "No q-values: the permutation test was turned off."
+    fam = t.drop_duplicates("family")
     return (
-        f'<p class="headline">Of the <strong>{k}</strong> benchmarks audited ({roles}), '
-        f"the capabilities correlation is: {'; '.join(parts)}.</p>"
+        f"<strong>{int((t['q_value'] < 0.05).sum())}</strong> of {len(t)} benchmarks pass at "
+        f"q &lt; 0.05 (Benjamini-Hochberg over the {len(t)} benchmarks; "
+        f"{int((t['q_value_by'] < 0.05).sum())} by Benjamini-Yekutieli, valid under any "
+        f"dependence); <strong>{int((fam['family_q_value'] < 0.05).sum())}</strong> of "
+        f"{len(fam)} benchmark families (an aggregate and its own splits counted once) pass "
+        "at family q &lt; 0.05."
     )
 
 
@@ -151,7 +170,17 @@ def methods_html(result: AuditResult) -> str:
     method = _METHOD_NAMES.get(s["method"], s["method"])
     p = len(s["capabilities"])
     items: list[str] = []
-    items.append(f"<li><strong>Orientation.</strong> {_e(s['orientation'])}.</li>")
+    orient = result.table["orientation"].value_counts()
+    changed = ", ".join(f"{int(v)} {_e(k)}" for k, v in orient.items() if k != "higher")
+    items.append(
+        f"<li><strong>Orientation.</strong> {_e(s['orientation'])}. "
+        + (
+            f"Not as reported: {changed} (see the Orientation column and its source)."
+            if changed
+            else ""
+        )
+        + "</li>"
+    )
     if s["capabilities_mode"] == "impute":
         missing = (
             f"Missing capability scores are filled by iterative rank-{s['impute_rank']} SVD "
@@ -203,17 +232,18 @@ def methods_html(result: AuditResult) -> str:
             f"{s['n_perm']:,} permutations of the benchmark's scores across the models that "
             "have both it and the reference: (1 + #{|ρ<sub>perm</sub>| ≥ |ρ|}) / "
             f"(1 + {s['n_perm']:,}). The capabilities score is held fixed under "
-            "permutation. No correction for testing many benchmarks is applied.</li>"
+            f"permutation. Multiple testing: {_e(s.get('multiplicity', ''))}.</li>"
         )
     else:
         items.append("<li><strong>p-values.</strong> None: permutations were turned off.</li>")
     bands = s["bands"]
     items.append(
-        f"<li><strong>Verdicts.</strong> <em>high</em> when |ρ| ≥ {bands['high']:g}, "
-        f"<em>moderate</em> when {bands['moderate']:g} ≤ |ρ| &lt; {bands['high']:g}, "
-        f"<em>low</em> below {bands['moderate']:g}; + when the safety score rises with "
-        "capabilities, − when it falls. <em>uncertain</em> when the interval reaches into "
-        "another band than the point estimate.</li>"
+        f"<li><strong>Verdicts.</strong> {_e(s.get('verdict_rule', ''))}. Strength bands: "
+        f"<em>high</em> when |ρ| ≥ {bands['high']:g}, <em>moderate</em> when "
+        f"{bands['moderate']:g} ≤ |ρ| &lt; {bands['high']:g}, <em>low</em> below "
+        f"{bands['moderate']:g}; + when the safety score rises with capabilities, − when "
+        "it falls. The band of the point estimate and the bands the interval reaches stay "
+        "in the JSON and CSV (<code>band</code>, <code>interval_bands</code>).</li>"
     )
     items.append(
         f"<li><strong>Seed.</strong> All resampling draws from seed {s['seed']}; the same "
@@ -261,8 +291,9 @@ def caveats_html(result: AuditResult) -> str:
             "Few models behind every interval.",
             f"Each correlation rests on {n_text} models. One or two models (often the "
             "largest) can drive it: check the scatter plots. Models of one family are not "
-            "independent draws, which the bootstrap assumes, so the intervals are if "
-            "anything too narrow.",
+            "independent draws, which the default bootstrap assumes; when their safety "
+            "scores share a family effect beyond capabilities, the intervals are too narrow "
+            "(measured in the README), and --resample families resamples whole families.",
         ),
         (
             "The reference is a choice.",
@@ -278,8 +309,10 @@ def caveats_html(result: AuditResult) -> str:
         ),
         (
             "Many benchmarks, one page.",
-            f"With {len(result.table)} benchmarks some p-values are small by chance; a "
-            "rank correlation says nothing about how large the change is (see the slope).",
+            f"With {len(result.table)} benchmarks some p-values are small by chance: read "
+            "the q-values, which control the share of false discoveries, and remember that "
+            "an aggregate and its own splits are one piece of evidence, not several; a rank "
+            "correlation says nothing about how large the change is (see the slope).",
         ),
     ]
     items = "".join(f"<li><strong>{_e(head)}</strong> {_e(body)}</li>" for head, body in points)

@@ -6,6 +6,8 @@ import math
 import re
 from typing import Any
 
+from evalgap.report._vega import verdict_level
+
 __all__ = ["band_class", "f2", "interval", "number", "slug", "wrap"]
 
 
@@ -37,11 +39,9 @@ def interval(lo: Any, hi: Any) -> str:
 
 
 def band_class(value: Any) -> str | None:
-    text = str(value)
-    for level in ("high", "moderate", "low", "uncertain"):
-        if text.startswith(level):
-            return f"v-{level}"
-    return None
+    """The table cell class of a band (``high +``) or verdict text."""
+    level = verdict_level(str(value))
+    return None if level == "n/a" else f"v-{level}"
 
 
 def wrap(table: str) -> str:

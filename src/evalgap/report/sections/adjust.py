@@ -22,7 +22,7 @@ __all__ = ["adjust_section", "contribution"]
 _ASSESS_CLASS = {
     "safer than capabilities predict": "v-low",
     "less safe than capabilities predict": "v-high",
-    "within expectation": "v-uncertain",
+    "within expectation": "v-undetermined",
 }
 
 
@@ -42,15 +42,25 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
         "predicts from the other models, with a "
         f"{level:.0%} prediction interval. {int((table['assessment'] != 'within expectation').sum())}"
         f" of {len(table)} model scores fall outside it.</p>",
-        "<p>The prediction comes from a straight-line or a monotone (isotonic) fit of the "
-        "benchmark on the capabilities score, whichever has the smaller leave-one-out error "
-        f"({int(fit_counts.get('linear', 0))} linear, {int(fit_counts.get('monotone', 0))} "
-        "monotone), estimated without the model itself. Intervals: t prediction intervals "
-        "for the linear fit, jackknife+ for the monotone fit. A positive residual means safer "
-        "than capabilities predict (lower-is-better benchmarks are negated first). By chance "
+        "<p>The prediction comes from a straight-line, quadratic or monotone (isotonic) fit "
+        "of the benchmark on the capabilities score, whichever has the smaller leave-one-out "
+        f"error ({int(fit_counts.get('linear', 0))} linear, "
+        f"{int(fit_counts.get('quadratic', 0))} quadratic, "
+        f"{int(fit_counts.get('monotone', 0))} monotone), estimated without the model itself. "
+        + (
+            "Intervals: residuals studentized by a quadratic function of the capabilities "
+            "rank and by each model's leverage, so the intervals widen where scores scatter "
+            "more and at the ends of the range, and hold across it. "
+            if s.get("scale", "constant") == "local"
+            else "Intervals: t prediction intervals for the linear fit, jackknife+ for the others. "
+        )
+        + "A positive residual means safer than capabilities predict (every benchmark is "
+        "oriented first: lower-is-better negated, closer_to(0) scored as -|x|). By chance "
         f"alone about {1 - level:.0%} of models fall outside their interval on each "
-        "benchmark, so a single flag is weak evidence; look at the p-values and at a model's "
-        "record across benchmarks.</p>",
+        "benchmark, so a single flag is weak evidence: the q-values (Benjamini-Hochberg "
+        f"over all {len(table)} model-benchmark pairs) put "
+        f"{int((table['q_value'] < 1 - level).sum())} of them below {1 - level:g}; look at "
+        "a model's record across benchmarks too.</p>",
     ]
     charts: dict[str, dict[str, Any]] = {}
     shown = fits["benchmark"].tolist()[:detail]
@@ -66,7 +76,9 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
             f'<p class="note">{int(row["n"])} models; {escape(row["fit"])} fit on all models '
             f"({escape(row['direction'])}); monotone for {int(row['n_monotone'])} of them when "
             "each model's fit is chosen without it; leave-one-out RMSE linear "
-            f"{f2(row['loo_rmse_linear'])}, monotone {f2(row['loo_rmse_monotone'])}.</p>"
+            f"{f2(row['loo_rmse_linear'])}, quadratic {f2(row.get('loo_rmse_quadratic'))}, "
+            f"monotone {f2(row['loo_rmse_monotone'])}; oriented "
+            f"{escape(row.get('orientation', 'higher'))}.</p>"
         )
         chart_id = f"adjusted-{anchor}"
         if chart_id not in charts:
@@ -91,6 +103,7 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
                         "residual": "Residual",
                         "interval": f"{level:.0%} interval",
                         "p_value": "p",
+                        "q_value": "q",
                         "fit": "Fit",
                         "assessment": "Assessment",
                     },
@@ -100,6 +113,7 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
                         "predicted": ".3g",
                         "residual": "+.3g",
                         "p_value": ".3f",
+                        "q_value": ".3f",
                     },
                     sort_by={"interval": "residual_low"},
                     cell_classes={"assessment": lambda v: _ASSESS_CLASS.get(str(v))},
@@ -142,11 +156,17 @@ def adjust_section(result: AdjustResult, *, detail: int = 3) -> ReportSection:
                         "n": "Models",
                         "fit": "Fit",
                         "loo_rmse_linear": "LOO RMSE linear",
+                        "loo_rmse_quadratic": "LOO RMSE quadratic",
                         "loo_rmse_monotone": "LOO RMSE monotone",
+                        "orientation": "Orientation",
                         "n_safer": "Safer",
                         "n_less_safe": "Less safe",
                     },
-                    formats={"loo_rmse_linear": ".3g", "loo_rmse_monotone": ".3g"},
+                    formats={
+                        "loo_rmse_linear": ".3g",
+                        "loo_rmse_quadratic": ".3g",
+                        "loo_rmse_monotone": ".3g",
+                    },
                 )
             )
         )
@@ -178,7 +198,7 @@ def _residual_spec(rank: pd.DataFrame, level: float) -> dict[str, Any]:
         "axis": {"title": None, "labelLimit": 240, "labelFontSize": 10},
     }
     domain = list(_ASSESS_CLASS)
-    colors = [LEVEL_COLORS["low"], LEVEL_COLORS["high"], LEVEL_COLORS["uncertain"]]
+    colors = [LEVEL_COLORS["low"], LEVEL_COLORS["high"], LEVEL_COLORS["undetermined"]]
     color = {
         "field": "assessment",
         "type": "nominal",

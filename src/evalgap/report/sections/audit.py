@@ -114,6 +114,7 @@ def _full_table(result: AuditResult) -> str:
         label=benchmark_labels(result),
         area=[a if a else "(none)" for a in t["area"]],
         ci=_interval(t["ci_low"], t["ci_high"]),
+        sim_ci=_interval(t["simultaneous_ci_low"], t["simultaneous_ci_high"]),
         compute_ci=_interval(t["compute_ci_low"], t["compute_ci_high"]),
         slope_ci=[
             "–" if pd.isna(a) or pd.isna(b) else f"[{a:.3g}, {b:.3g}]"
@@ -128,15 +129,23 @@ def _full_table(result: AuditResult) -> str:
         "n": "n",
         "capabilities_correlation": "ρ capab.",
         "ci": f"{level:.0%} CI",
+        **({"sim_ci": "Simultaneous CI"} if result.settings.get("simultaneous") else {}),
         "p_value": "p",
+        "q_value": "q (BH)",
+        "q_value_by": "q (BY)",
+        "equivalence_p_value": f"p equiv. (|ρ| < {result.settings['bands']['moderate']:g})",
         "verdict": "Verdict",
+        "family": "Family",
+        "family_q_value": "Family q",
         "compute_n": "n FLOP",
         "compute_correlation": "ρ log FLOP",
         "compute_ci": "FLOP CI",
         "compute_p_value": "p FLOP",
+        "compute_q_value": "q FLOP",
         "slope": "Slope/SD",
         "slope_ci": "Slope CI",
-        "oriented": "Oriented",
+        "orientation": "Orientation",
+        "orientation_source": "Orientation source",
         "metric": "Metric",
         "note": "Note",
     }
@@ -147,20 +156,36 @@ def _full_table(result: AuditResult) -> str:
             "capabilities_correlation": _fmt2,
             "compute_correlation": _fmt2,
             "p_value": ".4f",
+            "q_value": ".4f",
+            "q_value_by": ".4f",
+            "equivalence_p_value": ".4f",
+            "family_q_value": ".4f",
             "compute_p_value": ".4f",
+            "compute_q_value": ".4f",
             "slope": ".3g",
         },
-        sort_by={"ci": "ci_low", "compute_ci": "compute_ci_low", "slope_ci": "slope_ci_low"},
+        sort_by={
+            "ci": "ci_low",
+            "sim_ci": "simultaneous_ci_low",
+            "compute_ci": "compute_ci_low",
+            "slope_ci": "slope_ci_low",
+        },
         cell_classes={"verdict": _verdict_class},
         numeric=[
             "n",
             "capabilities_correlation",
             "ci",
+            "sim_ci",
             "p_value",
+            "q_value",
+            "q_value_by",
+            "equivalence_p_value",
+            "family_q_value",
             "compute_n",
             "compute_correlation",
             "compute_ci",
             "compute_p_value",
+            "compute_q_value",
             "slope",
             "slope_ci",
         ],
@@ -173,13 +198,17 @@ def _areas_table(result: AuditResult) -> str:
     columns = {
         "area": "Area",
         "n_benchmarks": "Benchmarks",
+        "n_families": "Families",
         "median_correlation": "Median ρ",
         "mean_abs_correlation": "Mean |ρ|",
         "median_compute_correlation": "Median ρ FLOP",
         "high": "high",
         "moderate": "moderate",
+        "weak": "weak",
         "low": "low",
-        "uncertain": "uncertain",
+        "undetermined": "not determined",
+        "mixed": "mixed",
+        "n_families_q05": "Families q < 0.05",
     }
     columns = {k: v for k, v in columns.items() if k in areas.columns}
     return html_table(
@@ -239,14 +268,20 @@ def _parts(result: AuditResult) -> list[Part]:
         "numbers and click a dot to see its scatter plot.</p>"
         f"<figure>{chart_html('forest', forest)}"
         "<figcaption>Capabilities correlation of every audited benchmark, by area. "
-        '<span class="swatch lvl-high"></span>high <span class="swatch lvl-moderate"></span>'
-        'moderate <span class="swatch lvl-low"></span>low '
-        '<span class="swatch lvl-uncertain"></span>uncertain</figcaption></figure>'
+        '<span class="swatch lvl-high"></span>tracks, high '
+        '<span class="swatch lvl-moderate"></span>tracks, at least moderately '
+        '<span class="swatch lvl-weak"></span>tracks, at least weakly '
+        '<span class="swatch lvl-low"></span>does not track (or only weakly) '
+        '<span class="swatch lvl-undetermined"></span>not determined</figcaption></figure>'
     )
     parts.append(Part("at-a-glance", "At a glance", glance, {"forest": forest}))
 
     table_html = (
         "<h3>By area</h3>"
+        '<p class="note">Each benchmark family (an aggregate and its own splits, such as '
+        "WMDP and its three splits) counts once: by its aggregate's verdict when the "
+        "aggregate was audited, else by its members' common verdict (<em>mixed</em> when "
+        "they differ).</p>"
         f'<div class="table-wrap">{_areas_table(result)}</div>'
         "<h3>Every benchmark</h3>"
         '<p class="note">Sorted by |ρ capab.|; click a header to sort (JavaScript). '

@@ -30,7 +30,7 @@ __all__ = [
 
 _DETECTED = "inflation detected"
 _FLAG = LEVEL_COLORS["high"]
-_PLAIN = LEVEL_COLORS["uncertain"]
+_PLAIN = LEVEL_COLORS["undetermined"]
 _REF = "#1f6fb2"
 
 
@@ -44,7 +44,7 @@ def _verdict_class(value: Any) -> str | None:
         return "v-high"
     if text.startswith("no ") or text.endswith(" shown"):
         return "v-low"
-    return "v-uncertain"
+    return "v-undetermined"
 
 
 def _intervals(frame: pd.DataFrame, lo: str = "ci_low", hi: str = "ci_high") -> list[str]:

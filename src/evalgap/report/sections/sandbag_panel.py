@@ -19,7 +19,7 @@ __all__ = ["contribution", "sandbag_panel_section"]
 _VERDICTS = {
     "sandbagging flagged": (LEVEL_COLORS["high"], "v-high"),
     "below prediction on the controls too": (LEVEL_COLORS["moderate"], "v-moderate"),
-    "no sandbagging signal": (LEVEL_COLORS["uncertain"], "v-uncertain"),
+    "no sandbagging signal": (LEVEL_COLORS["undetermined"], "v-undetermined"),
 }
 #: Most flag rows listed (the rest are in the JSON and CSV).
 TABLE_ROWS = 25
