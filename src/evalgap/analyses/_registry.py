@@ -23,6 +23,8 @@ RESULT_TYPES: dict[str, str] = {
     "adjust": "evalgap.analyses.safetywashing._adjust:AdjustResult",
     "items": "evalgap.analyses.safetywashing._items:ItemAnalysis",
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
+    "probe": "evalgap.analyses.probes._probe:ProbeResult",
+    "inflation-likelihood": "evalgap.analyses.inflation._likelihood:LikelihoodResult",
 }
 
 

@@ -2,9 +2,18 @@
 
 Weighted ranks and correlations (a bootstrap resample is a vector of model counts, so all
 resamples go through one set of array operations), bootstrap and jackknife weights,
-confidence intervals, permutation p-values, isotonic fits and reliability coefficients.
+confidence intervals, AUROC, permutation p-values, isotonic fits and reliability coefficients.
 """
 
+from evalgap.stats._auroc import (
+    AurocInterval,
+    auroc,
+    auroc_interval,
+    auroc_jackknife,
+    auroc_pvalue,
+    auroc_resampled,
+    stratified_bootstrap_weights,
+)
 from evalgap.stats._correlate import (
     CORRELATION_METHODS,
     CorrelationMethod,
@@ -34,10 +43,16 @@ from evalgap.stats._weighted import (
 __all__ = [
     "CI_METHODS",
     "CORRELATION_METHODS",
+    "AurocInterval",
     "CIMethod",
     "CorrelationMethod",
     "CorrelationPlan",
     "Reliability",
+    "auroc",
+    "auroc_interval",
+    "auroc_jackknife",
+    "auroc_pvalue",
+    "auroc_resampled",
     "availability",
     "bh_qvalues",
     "bootstrap_weights",
@@ -54,6 +69,7 @@ __all__ = [
     "reliability",
     "slopes",
     "split_half",
+    "stratified_bootstrap_weights",
     "weighted_midranks",
     "weighted_pearson",
 ]

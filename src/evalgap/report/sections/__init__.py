@@ -24,6 +24,8 @@ SECTIONS: dict[str, str] = {
     "adjust": ".adjust",
     "items": ".items",
     "sandbag-panel": ".sandbag_panel",
+    "probe": ".probe",
+    "inflation-likelihood": ".inflation_likelihood",
 }
 
 
