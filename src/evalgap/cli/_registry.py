@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._sandbag",
         "is a model holding back on a hazard evaluation? (panel: from scores)",
     ),
+    "probe": (
+        "evalgap.cli._probe",
+        "do activation probes flag prompts a model treats differently? (with controls)",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

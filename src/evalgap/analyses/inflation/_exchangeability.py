@@ -280,6 +280,7 @@ def exchangeability_test(
     seed: int = 0,
     confidence_level: float = 0.95,
     state: str | PathLike[str] | None = None,
+    model_id: str | None = None,
     progress: Progress | None = None,
 ) -> ExchangeabilityTest:
     """Oren et al.'s sharded exchangeability test of a benchmark in its canonical order.
@@ -302,6 +303,9 @@ def exchangeability_test(
     state
         A folder keeping each finished shard's log-likelihoods: a rerun with the same
         items, model and settings skips the shards already there.
+    model_id
+        What names the model in the state's key (default: a loaded model's files and
+        adapter hash; a function's qualified name).
     progress
         ``progress(done, total)`` in sequences scored (skipped shards count as done).
 
@@ -343,7 +347,12 @@ def exchangeability_test(
     for t in items:
         digest.update(hashlib.sha256(t.encode("utf-8")).digest())
     key_source = json.dumps(
-        {**settings, "items_sha256": digest.hexdigest(), "model": _model_id(model)}, sort_keys=True
+        {
+            **settings,
+            "items_sha256": digest.hexdigest(),
+            "model": model_id if model_id is not None else _model_id(model),
+        },
+        sort_keys=True,
     )
     store = _Store(
         None if state is None else Path(state),

@@ -55,11 +55,14 @@ from evalgap.stats import (
 
 __all__ = ["LABEL_KINDS", "ProbeResult", "probe", "probe_activations", "split_prompts"]
 
+#: Values of a given split that mark a held-out prompt (anything else must be "train").
+HELD_OUT_NAMES = ("test", "eval", "held-out", "heldout", "validation", "val")
 #: Training labels a probe is fitted on: the true ones, or shuffled (the control).
 LABEL_KINDS = ("true", "shuffled")
 
 ABOVE, BELOW, CHANCE = "above chance", "below chance", "at chance"
 DETECTS = "separates; controls at chance"
+NO_TWIN = "separates; shuffled control at chance (no twin to compare)"
 MORE_THAN_TWIN = "separates, more than the twin"
 TWIN_TOO = "separates, but so does the twin (the probe may read the prompt, not the model)"
 LEAK = "separates, but so does the shuffled-label control"
@@ -244,7 +247,8 @@ def probe_activations(
     twin
         The same prompts through a model without the behaviour (the twin control).
     split
-        Per prompt ``"train"`` or ``"test"``, instead of a seeded split.
+        Per prompt ``"train"`` or ``"test"`` (or another of :data:`HELD_OUT_NAMES`),
+        instead of a seeded split.
     probes
         Some of :data:`PROBES` (default: all, ``contrast`` only with contrast pairs).
     test_fraction, folds, seed
@@ -272,10 +276,10 @@ def probe_activations(
     >>> values[:, 1, 0] += 3 * y  # layer 7 carries the label
     >>> acts = Activations(values=values, layers=(3, 7), model="toy")
     >>> out = probe_activations(acts, y, [f"p{i:02d}" for i in range(80)], n_boot=200)
-    >>> out.table[["probe", "layer", "labels", "verdict"]].head(2)
-           probe  layer    labels                        verdict
-    0  mean-diff      7      true  separates; controls at chance
-    1  mean-diff      7  shuffled                      at chance
+    >>> out.table[["probe", "layer", "labels", "verdict"]].head(2).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'probe': 'mean-diff', 'layer': 7, 'labels': 'true',
+      'verdict': 'separates; shuffled control at chance (no twin to compare)'},
+     {'probe': 'mean-diff', 'layer': 7, 'labels': 'shuffled', 'verdict': 'at chance'}]
     """
     if ci_method not in CI_METHODS:
         raise AnalysisError(f"ci_method must be one of {', '.join(CI_METHODS)}")
@@ -306,13 +310,15 @@ def probe_activations(
         held = split_prompts(id_sorted, y, test_fraction, int(streams[0].generate_state(1)[0]))
         split_note = f"seeded stratified split, {test_fraction:g} held out per class"
     else:
-        given = np.asarray([str(s) for s in split], dtype=object)[order]
-        bad = ~np.isin(given, ("train", "test"))
+        given = np.asarray([str(s).strip().lower() for s in split], dtype=object)[order]
+        bad = ~np.isin(given, ("train", *HELD_OUT_NAMES))
         if bad.any():
             raise InputError(
-                f"split must be 'train' or 'test', got {given[bad][0]!r}", source="split"
+                f"split must be 'train' or 'test' (or {', '.join(HELD_OUT_NAMES[1:])}), got "
+                f"{given[bad][0]!r}",
+                source="split",
             )
-        held = given == "test"
+        held = np.isin(given, HELD_OUT_NAMES)
         split_note = "given split"
     train = ~held
     for part, mask in (("training", train), ("held-out", held)):
@@ -555,7 +561,9 @@ def _headline(chosen: dict[tuple[str, str], dict[str, Any]], diff: dict[str, Any
     if shuffled is not None and shuffled["verdict"] == ABOVE:
         return LEAK
     twin = chosen.get(("twin", "true"))
-    if twin is None or twin["verdict"] != ABOVE:
+    if twin is None:
+        return NO_TWIN
+    if twin["verdict"] != ABOVE:
         return DETECTS
     return MORE_THAN_TWIN if diff is not None and diff["verdict"] == DIFF_UP else TWIN_TOO
 

@@ -99,7 +99,12 @@ def shards_spec(result: LikelihoodResult) -> dict[str, Any]:
                 {
                     "mark": {"type": "point", "filled": True, "size": 30},
                     "encoding": {
-                        "x": {"field": "shard", "type": "quantitative", "title": "Shard"},
+                        "x": {
+                            "field": "shard",
+                            "type": "quantitative",
+                            "title": "Shard",
+                            "axis": {"format": "d", "tickMinStep": 1},
+                        },
                         "y": {
                             "field": "difference",
                             "type": "quantitative",

@@ -25,6 +25,7 @@ _SERIES = {
 _COLORS = ["#c0392b", "#e6a09a", "#1f77b4", "#9cc3e4"]
 _HEADLINE = {
     "separates; controls at chance": "v-high",
+    "separates; shuffled control at chance (no twin to compare)": "v-moderate",
     "separates, more than the twin": "v-high",
     "no separation": "v-uncertain",
 }
@@ -76,7 +77,12 @@ def sweep_spec(result: ProbeResult) -> dict[str, Any]:
                 {
                     "mark": {"type": "line", "point": {"size": 18}},
                     "encoding": {
-                        "x": {"field": "layer", "type": "quantitative", "title": "Layer"},
+                        "x": {
+                            "field": "layer",
+                            "type": "quantitative",
+                            "title": "Layer",
+                            "axis": {"format": "d", "tickMinStep": 1},
+                        },
                         "y": {
                             "field": "auroc",
                             "type": "quantitative",
