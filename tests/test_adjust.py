@@ -23,6 +23,7 @@ from scipy.optimize import isotonic_regression
 import evalgap
 from evalgap import AnalysisError, adjust, adjusted_scores
 from evalgap.analyses.safetywashing._adjust import LESS_SAFE, SAFER, WITHIN
+from evalgap.report import section_of
 from synthetic_panels import make_panel
 
 LEVEL = 0.90
@@ -225,7 +226,7 @@ def test_chat_panel_runs_and_serialises(chat_panel):
     assert data["settings"]["confidence_level"] == 0.95
     assert len(data["scores"]) == 52
     assert len(result.model("gemma-1.1-7b-it")) == 2
-    section = result.to_report_section()
+    section = section_of(result)
     assert section.id == "adjusted" and "TruthfulQA" in section.html
 
 

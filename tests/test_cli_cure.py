@@ -47,13 +47,14 @@ def test_sensitivity_kinds_families_file_and_html(data_dir, tmp_path, capsys):
     fam.write_text("model,family\nLlama-2-7b-chat-hf,meta\nMeta-Llama-3-8B-Instruct,meta\n")
     code = main(
         ["sensitivity", *_panel_args(data_dir), "--kinds", "family", "--families", str(fam),
-         "--html", str(html), "--html-bootstrap", "200"]
+         "--html", str(html)]
     )  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     assert "family:meta" in out and "drop:" not in out
     page = html.read_text()
     assert 'id="sensitivity"' in page and "Sensitivity: which verdicts hinge on one choice" in page
+    assert 'id="at-a-glance"' not in page  # --html adds this result's section, no audit re-run
 
 
 # -- adjust ---------------------------------------------------------------------------------
@@ -78,11 +79,20 @@ def test_adjust_ranked_table_model_view_csv_json(data_dir, tmp_path, capsys):
 def test_adjust_all_benchmarks_summary_and_html(data_dir, tmp_path, capsys):
     html = tmp_path / "adj.html"
     code = main(["adjust", *_panel_args(data_dir, "safetywashing-2024:base"), "--fit", "linear",
-                 "--html", str(html), "--html-bootstrap", "0"])  # fmt: skip
+                 "--html", str(html)])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     assert "Models across benchmarks" in out and "Less safe than predicted" in out
     assert 'id="adjusted"' in html.read_text()
+    assert 'id="at-a-glance"' not in html.read_text()
+
+
+def test_items_html_needs_no_panel(data_dir, tmp_path):
+    html = tmp_path / "items.html"
+    folder = str(data_dir.joinpath(*HELM))
+    assert main(["items", folder, "--benchmark", "bbq", "--proxy", "--html", str(html)]) == 0
+    page = html.read_text()
+    assert 'id="items-bbq"' in page and "Item analysis: bbq" in page
 
 
 # -- items ----------------------------------------------------------------------------------
@@ -153,9 +163,9 @@ def _bad_cases(data_dir: Path, tmp_path: Path) -> list[tuple[str, list[str], str
         ("no capabilities", ["items", folder, "--benchmark", "bbq"], "exactly one source"),
         ("too few matched", ["items", folder, "--benchmark", "bbq", *panel], "only 3 of 9"),
         (
-            "html without panel",
-            ["items", folder, "--benchmark", "bbq", "--proxy", "--html", str(tmp_path / "r.html")],
-            "--html",
+            "html onto a folder",
+            ["items", folder, "--benchmark", "bbq", "--proxy", "--html", str(tmp_path)],
+            "is a folder",
         ),
         (
             "bad target",

@@ -24,6 +24,7 @@ from evalgap import (
     reliability,
     select_items,
 )
+from evalgap.report import section_of
 from evalgap.stats._reliability import cronbach_alpha, split_half
 
 
@@ -274,7 +275,7 @@ def test_helm_item_analysis_with_a_labelled_proxy(helm, benchmark):
     assert np.isfinite(sub["correlation"]) and np.isfinite(sub["heldout_correlation"])
     assert 10 <= len(result.subset) <= 100
     assert result.folds["n_train"].min() >= 5
-    section = result.to_report_section()
+    section = section_of(result)
     assert "held-out" in section.html and "9 models" in section.html
 
 

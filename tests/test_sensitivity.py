@@ -12,6 +12,7 @@ import pytest
 import evalgap
 from evalgap import AnalysisError, audit, model_families, sensitivity
 from evalgap.analyses.safetywashing._sensitivity import comparable
+from evalgap.report import section_of
 from evalgap.results._verdict import band_of
 from synthetic_panels import make_panel
 
@@ -112,7 +113,7 @@ def test_both_panels_run_for_every_safety_benchmark_and_the_report_names_flips(n
         assert panel.scores.loc[keep.to_numpy(), r.benchmark].nunique() == 1
     flipped = result.flipped
     assert 0 < len(flipped) < len(result.table)
-    section = result.to_report_section()
+    section = section_of(result)
     names = result.table.set_index("benchmark").loc[flipped, "name"]
     for bench_name in names:
         assert evalgap.report.escape(bench_name) in section.html

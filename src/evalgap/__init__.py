@@ -32,6 +32,7 @@ _LAZY = {
     "Panel": "evalgap.data",
     "PanelSpec": "evalgap.io",
     "Reliability": "evalgap.stats",
+    "Result": "evalgap.results",
     "SensitivityResult": "evalgap.analyses.safetywashing",
     "adjust": "evalgap.analyses.safetywashing",
     "adjusted_scores": "evalgap.analyses.safetywashing",
@@ -42,6 +43,7 @@ _LAZY = {
     "item_analysis": "evalgap.analyses.safetywashing",
     "item_matrix": "evalgap.analyses.safetywashing",
     "list_panels": "evalgap.io",
+    "load_result": "evalgap.analyses",
     "load_panel": "evalgap.io",
     "match_models": "evalgap.io",
     "model_families": "evalgap.analyses.safetywashing",
@@ -67,6 +69,7 @@ __all__ = [
     "Panel",
     "PanelSpec",
     "Reliability",
+    "Result",
     "SensitivityResult",
     "UnknownPanelError",
     "__version__",
@@ -80,6 +83,7 @@ __all__ = [
     "item_matrix",
     "list_panels",
     "load_panel",
+    "load_result",
     "match_models",
     "model_families",
     "other_benchmarks_proxy",
@@ -89,7 +93,13 @@ __all__ = [
 ]
 
 
+#: Sub-packages reachable as attributes (``evalgap.report.write_report``) on first use.
+_SUBPACKAGES = frozenset({"analyses", "data", "io", "report", "results", "stats"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"evalgap.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'evalgap' has no attribute {name!r}")
@@ -103,6 +113,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from evalgap.analyses import load_result
     from evalgap.analyses.safetywashing import (
         AdjustResult,
         AuditResult,
@@ -132,5 +143,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_panel,
         match_models,
     )
-    from evalgap.results import Bands
+    from evalgap.results import Bands, Result
     from evalgap.stats import Reliability, reliability

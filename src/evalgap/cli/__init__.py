@@ -1,8 +1,10 @@
 """The ``evalgap`` command line: a thin layer over the Python API.
 
-Each sub-command lives in its own module ``evalgap.cli._<name>`` with two functions,
-``register(subparsers)`` and ``run(args) -> int``. Every :class:`~evalgap.EvalgapError`
-becomes one line on stderr and exit status 2.
+Each sub-command lives in its own module (``evalgap.cli._<name>``, listed in
+:data:`~evalgap.cli._registry.COMMANDS`) with two functions, ``register(subparsers)`` and
+``run(args) -> int``. Only the command being run is imported, so ``evalgap --help`` and
+``evalgap --version`` start without pandas, SciPy or torch. Every
+:class:`~evalgap.EvalgapError` becomes one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from evalgap._version import __version__
+from evalgap.cli._registry import COMMANDS
 from evalgap.errors import EvalgapError
 
-__all__ = ["main"]
-
-#: Sub-command modules, in the order ``evalgap --help`` lists them.
-COMMANDS = ("audit", "sensitivity", "adjust", "items", "report", "figures", "import", "panels")
+__all__ = ["build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +29,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``: its first word that is not an option."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of the command named in ``argv`` (all commands
+    when ``argv`` is None) and a one-line entry for every other command."""
+    wanted = set(COMMANDS) if argv is None else {_command_in(argv)}
     parser = _Parser(
         prog="evalgap",
         description="Is this AI safety evaluation result real evidence of safety?",
@@ -37,17 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"evalgap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
-        module = importlib.import_module(f"evalgap.cli._{name}")
-        module.register(sub)
+    for name, (module, help_text) in COMMANDS.items():
+        if name in wanted:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
         return int(args.run(args) or 0)
     except EvalgapError as exc:
         print(f"evalgap: error: {exc.line()}", file=sys.stderr)

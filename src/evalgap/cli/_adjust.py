@@ -6,7 +6,7 @@ Usage::
                    [--impute] [--pca M] [--adjust A,B] [--fit auto|linear|monotone]
                    [--confidence L] [--model M]
                    [--format table|csv|json] [--out FILE] [--top N]
-                   [--html FILE [--html-bootstrap N]]
+                   [--html FILE]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.text import Text
 from evalgap.analyses.safetywashing._adjust import LESS_SAFE, SAFER, AdjustResult, adjust
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_html_argument,
     add_output_arguments,
     add_panel_arguments,
     csv_list,
@@ -26,13 +27,13 @@ from evalgap.cli._common import (
     make_console,
     output_format,
     use_color,
-)
-from evalgap.cli._cure import (
-    add_html_arguments,
-    load,
-    num,
     write_html,
 )
+from evalgap.cli._cure import (
+    load,
+    num,
+)
+from evalgap.cli._registry import help_of
 
 _STYLE = {SAFER: "green", LESS_SAFE: "bold red"}
 _SHORT = {SAFER: "safer than predicted", LESS_SAFE: "less safe than predicted"}
@@ -43,8 +44,7 @@ _DETAIL = 3
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "adjust",
-        help="capabilities-adjusted safety: each model's score beyond what its capabilities "
-        "predict",
+        help=help_of("adjust"),
         description="For each safety benchmark, predict every model's score from its "
         "capabilities score with a linear or monotone fit estimated without that model "
         "(whichever has the smaller leave-one-out error), and report the residual with a "
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", metavar="M", help="show this model's adjusted scores across benchmarks"
     )
     out = add_output_arguments(parser)
-    add_html_arguments(out)
+    add_html_argument(out)
     parser.set_defaults(run=run)
 
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = render_table(result, top=args.top, model=args.model, color=use_color(args))
     if args.html:
-        write_html(args, panel, [result.to_report_section()])
+        write_html(result, args.html)
     emit(text, args.out)
     return 0
 

@@ -19,6 +19,7 @@ from evalgap.cli._common import (
     run_audit,
     use_color,
 )
+from evalgap.cli._registry import help_of
 
 _VERDICT_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green", "uncertain": "dim"}
 
@@ -26,7 +27,7 @@ _VERDICT_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green", "unc
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "audit",
-        help="correlate every safety benchmark with a capabilities score and training FLOP",
+        help=help_of("audit"),
         description="Audit safety benchmarks for safetywashing (Ren et al. 2024): each "
         "benchmark's correlation with a capabilities score (PC1 of capability benchmarks) "
         "and with training compute, with bootstrap intervals and permutation p-values.",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -33,6 +34,7 @@ __all__ = [
     "Inputs",
     "add_analysis_arguments",
     "add_audit_arguments",
+    "add_html_argument",
     "add_interval_arguments",
     "add_output_arguments",
     "add_panel_arguments",
@@ -46,6 +48,7 @@ __all__ = [
     "progress_bar",
     "run_audit",
     "use_color",
+    "write_html",
 ]
 
 
@@ -321,6 +324,23 @@ def run_audit(args: argparse.Namespace) -> AuditResult:
     if inputs.attached is not None:
         result = result.with_settings(user_scores=inputs.attached.summary())
     return result
+
+
+def add_html_argument(group: argparse._ArgumentGroup) -> None:
+    """``--html FILE``: also write this command's result as a self-contained report."""
+    group.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write this result as a self-contained HTML report (combine saved results "
+        "of several analyses with `evalgap report`)",
+    )
+
+
+def write_html(result: Any, path: str) -> None:
+    """Write ``result``'s report page to ``path`` (only its own sections)."""
+    from evalgap.report import write_report
+
+    write_report(result, path)
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from evalgap.cli._common import add_audit_arguments, csv_list, run_audit
+from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "figures",
-        help="write the report's figures as SVG, PNG or PDF files",
+        help=help_of("figures"),
         description="Run the safetywashing audit (same inputs as `evalgap audit`) and write "
         "its figures to a folder: forest plot, capabilities score by model, eigenvalue "
         "scree, capability correlation heatmap, and per-benchmark scatter plots against the "

@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evalgap._output import write_atomic, write_atomic_with
+from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 from evalgap.io._catalog import load_panel
 from evalgap.io._detect import ImportResult, import_results
@@ -39,7 +40,7 @@ _SUFFIXES = (".csv", ".tsv", ".parquet", ".json")
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "import",
-        help="read lm-eval, Inspect, HELM or leaderboard outputs into a score table",
+        help=help_of("import"),
         description="Read what evaluation harnesses wrote (lm-evaluation-harness results and "
         "samples, Inspect .eval/.json logs, HELM run folders, the Open LLM Leaderboard "
         "contents parquet, OpenCompass summaries, wide or long tables), report what was read "

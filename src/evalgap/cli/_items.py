@@ -10,7 +10,7 @@ Usage::
                   [--target R] [--floor A] [--min-items K] [--folds F] [--no-prune]
                   [--method spearman|pearson] [--bootstrap N] [--confidence L] [--seed S]
                   [--format table|csv|json] [--out FILE] [--top N] [--subset-out FILE]
-                  [--html FILE [--html-bootstrap N]]
+                  [--html FILE]
 
 PATH is harness output (lm-eval samples, Inspect logs, HELM run folders, read with
 ``evalgap import``'s readers) or one item table: long (``model, [benchmark,] item,
@@ -35,19 +35,20 @@ from evalgap.analyses.safetywashing._items import (
 )
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_html_argument,
     add_output_arguments,
     add_panel_arguments,
     emit,
     make_console,
     output_format,
     use_color,
-)
-from evalgap.cli._cure import (
-    add_html_arguments,
-    load,
-    num,
     write_html,
 )
+from evalgap.cli._cure import (
+    load,
+    num,
+)
+from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 from evalgap.io import read_frame
 
@@ -57,8 +58,7 @@ _TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq", ".jsonl", 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "items",
-        help="item-level analysis: item-capability correlations, reliability, and a "
-        "decorrelated subset checked on held-out models",
+        help=help_of("items"),
         description="From per-item scores (lm-eval samples, Inspect logs, HELM run folders, "
         "or an item table): each item's correlation with capabilities, the benchmark's "
         "reliability (KR-20 / Cronbach's alpha, split-half), and a subset of items whose "
@@ -139,7 +139,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument(
         "--subset-out", metavar="FILE", help="write the subset's item ids here, one per line"
     )
-    add_html_arguments(out)
+    add_html_argument(out)
     parser.set_defaults(run=run)
 
 
@@ -189,8 +189,8 @@ def _is_item_table(path: str) -> bool:
 
 def _capabilities(
     args: argparse.Namespace, models: list[str], extra: dict, benchmark: str
-) -> tuple[pd.Series, str, object]:
-    """The capabilities score per item-matrix model, its label, and the panel (or None)."""
+) -> tuple[pd.Series, str]:
+    """The capabilities score per item-matrix model, and its label."""
     chosen = [bool(args.panel or args.scores), bool(args.capability_scores), bool(args.proxy)]
     if sum(chosen) != 1:
         raise InputError(
@@ -211,7 +211,7 @@ def _capabilities(
             )
         series = pd.to_numeric(frame[value], errors="coerce")
         series.index = frame[lower["model"]].astype(str).str.strip()
-        return series, f"capabilities scores from {Path(args.capability_scores).name}", None
+        return series, f"capabilities scores from {Path(args.capability_scores).name}"
     if args.proxy:
         wide = extra.get("wide")
         if wide is None or benchmark not in wide.columns:
@@ -222,7 +222,7 @@ def _capabilities(
         proxy = other_benchmarks_proxy(
             wide, benchmark, higher_is_better=extra.get("higher_is_better")
         )
-        return proxy, str(proxy.name), None
+        return proxy, str(proxy.name)
     model_map = getattr(args, "model_map", None)
     # --model-map pairs the item files' models with the panel's here, not scores files.
     panel, _ = load(argparse.Namespace(**{**vars(args), "model_map": None}))
@@ -247,7 +247,7 @@ def _capabilities(
         f"capabilities score of {panel.source or 'the panel'} ({len(series.dropna())} of "
         f"{len(models)} models matched)"
     )
-    return series, label, panel
+    return series, label
 
 
 def run(args: argparse.Namespace) -> int:
@@ -265,12 +265,7 @@ def run(args: argparse.Namespace) -> int:
         benchmark = args.benchmark or Path(args.paths[0]).stem
         matrix = wide.apply(pd.to_numeric, errors="coerce")
     benchmark = benchmark or "benchmark"
-    caps, label, panel = _capabilities(args, [str(m) for m in matrix.index], extra, benchmark)
-    if args.html and panel is None:
-        raise InputError(
-            "--html adds this analysis to the audit report of a panel; give --panel or --scores",
-            source="arguments",
-        )
+    caps, label = _capabilities(args, [str(m) for m in matrix.index], extra, benchmark)
     result = item_analysis(
         matrix,
         caps,
@@ -298,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
 
         write_atomic(Path(args.subset_out), "".join(f"{i}\n" for i in result.subset))
     if args.html:
-        write_html(args, panel, [result.to_report_section()])  # type: ignore[arg-type]
+        write_html(result, args.html)
     emit(text, args.out)
     return 0
 

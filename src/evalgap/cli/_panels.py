@@ -7,11 +7,12 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
+from evalgap.cli._registry import help_of
 from evalgap.io._catalog import list_panels
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("panels", help="list the named public panels")
+    parser = sub.add_parser("panels", help=help_of("panels"))
     parser.set_defaults(run=run)
 
 

@@ -8,7 +8,7 @@ Usage::
                         [--bootstrap N] [--confidence L] [--ci bca|percentile]
                         [--bands MOD,HIGH] [--seed S]
                         [--format table|csv|json] [--out FILE] [--long] [--top N]
-                        [--html FILE [--html-bootstrap N]]
+                        [--html FILE]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from evalgap.analyses.safetywashing._sensitivity import (
 )
 from evalgap.cli._common import (
     add_analysis_arguments,
+    add_html_argument,
     add_interval_arguments,
     add_output_arguments,
     add_panel_arguments,
@@ -34,13 +35,13 @@ from evalgap.cli._common import (
     output_format,
     parse_bands,
     use_color,
-)
-from evalgap.cli._cure import (
-    add_html_arguments,
-    load,
-    num,
     write_html,
 )
+from evalgap.cli._cure import (
+    load,
+    num,
+)
+from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 from evalgap.io import read_frame
 
@@ -50,7 +51,7 @@ _BAND_STYLE = {"high": "bold red", "moderate": "yellow", "low": "green"}
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "sensitivity",
-        help="re-run the audit under analysis variants and flag verdicts that flip",
+        help=help_of("sensitivity"),
         description="Re-run the audit's capabilities correlation under variants that each "
         "change one choice: leave one capability benchmark out, another correlation method, "
         "another PCA matrix, the other missing-data mode, leave one model family out. Per "
@@ -100,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="csv: one row per benchmark and variant instead of one per benchmark",
     )
-    add_html_arguments(out)
+    add_html_argument(out)
     parser.set_defaults(run=run)
 
 
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = render_table(result, top=args.top, color=use_color(args))
     if args.html:
-        write_html(args, panel, [result.to_report_section()], method=args.method)
+        write_html(result, args.html)
     emit(text, args.out)
     return 0
 

@@ -1,4 +1,5 @@
-"""The audit report: one self-contained HTML file, and the same figures as files for a paper.
+"""The report: one self-contained HTML file from any analysis results, and the audit's
+figures as files for a paper.
 
 Figures are Vega-Lite specs (plain dicts, data inlined). vl-convert renders them to
 static SVG, PNG and PDF without a browser and supplies the Vega JavaScript the page
@@ -19,12 +20,13 @@ Other analyses add sections with :class:`ReportSection`, building their HTML wit
 """
 
 from evalgap.report._figures import write_figures
-from evalgap.report._html import chart_slot, html_table, json_ready, script_json
+from evalgap.report._html import chart_slot, escape, html_table, json_ready, script_json
 from evalgap.report._page import build_report, write_report
 from evalgap.report._render import render, render_svg, vega_bundle
-from evalgap.report._section import ReportSection, escape
-from evalgap.report._specs import (
-    LEVEL_COLORS,
+from evalgap.report._section import ReportSection
+from evalgap.report._vega import LEVEL_COLORS
+from evalgap.report.sections import contribution_of, section_of
+from evalgap.report.sections._audit_specs import (
     capabilities_spec,
     figure_specs,
     forest_spec,
@@ -39,6 +41,7 @@ __all__ = [
     "build_report",
     "capabilities_spec",
     "chart_slot",
+    "contribution_of",
     "escape",
     "figure_specs",
     "forest_spec",
@@ -50,6 +53,7 @@ __all__ = [
     "scatter_spec",
     "scree_spec",
     "script_json",
+    "section_of",
     "vega_bundle",
     "write_figures",
     "write_report",

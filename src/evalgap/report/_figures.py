@@ -11,7 +11,7 @@ from evalgap._output import write_atomic
 from evalgap.analyses.safetywashing._audit import AuditResult
 from evalgap.errors import AnalysisError, InputError
 from evalgap.report._render import FORMATS, ImageFormat, render
-from evalgap.report._specs import figure_specs, scatter_spec
+from evalgap.report.sections._audit_specs import figure_specs, scatter_spec
 
 __all__ = ["write_figures"]
 

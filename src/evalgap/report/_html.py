@@ -5,6 +5,7 @@ Everything here escapes what it is given; a caller never has to pre-escape a val
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -15,15 +16,19 @@ import numpy as np
 import pandas as pd
 
 from evalgap.errors import InputError
-from evalgap.report._section import escape
 
-__all__ = ["chart_slot", "html_table", "json_ready", "script_json"]
+__all__ = ["chart_slot", "escape", "html_table", "json_ready", "script_json"]
 
 #: What an element id may look like (it is also used in CSS selectors and JS).
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _CLASS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 Format = str | Callable[[Any], str]
+
+
+def escape(value: object) -> str:
+    """HTML-escape any value for text or a quoted attribute (quotes included)."""
+    return html.escape(str(value), quote=True)
 
 
 def check_id(value: str, what: str) -> str:

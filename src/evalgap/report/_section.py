@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ReportSection", "escape"]
+from evalgap.report._render import render_svg, svg_for_html
 
-
-def escape(value: object) -> str:
-    """HTML-escape any value for text or a quoted attribute (quotes included)."""
-    return html.escape(str(value), quote=True)
+__all__ = ["Contribution", "Part", "ReportSection", "chart_html"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +33,50 @@ class ReportSection:
     title: str
     html: str
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Part:
+    """A section the report's own modules built: like :class:`ReportSection`, but its HTML
+    already holds the static SVG of each chart (see :func:`chart_html`), so it is trusted
+    as is. ``charts`` are the specs the page makes interactive."""
+
+    id: str
+    title: str
+    html: str
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one result adds to a report page.
+
+    Attributes
+    ----------
+    title
+        The page title when this result comes first.
+    lead
+        HTML for the page's lead paragraph when this result comes first.
+    parts
+        Its sections, in order.
+    closing
+        Sections placed after every result's parts (methods, caveats).
+    data
+        JSON blocks for the page's script, keyed by element id.
+    """
+
+    title: str
+    lead: str
+    parts: tuple[Part | ReportSection, ...]
+    closing: tuple[Part | ReportSection, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def chart_html(chart_id: str, spec: dict[str, Any] | None) -> str:
+    """The ``<div>`` a chart is drawn into, holding its static SVG (none for a chart that
+    only exists with JavaScript on, when ``spec`` is None)."""
+    inner = ""
+    if spec is not None:
+        svg = svg_for_html(render_svg(spec, what=f"chart {chart_id!r}"), chart_id)
+        inner = f'<div class="static">{svg}</div>'
+    return f'<div id="{chart_id}" class="chart">{inner}</div>'

@@ -376,12 +376,6 @@ class AdjustResult(Result):
             raise AnalysisError(f"model {model!r} has no adjusted score")
         return rows.reset_index(drop=True)
 
-    def to_report_section(self) -> Any:
-        """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
-        from evalgap._cure_report import adjust_section
-
-        return adjust_section(self)
-
 
 def adjust(
     panel: Panel,

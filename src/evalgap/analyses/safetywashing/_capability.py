@@ -408,6 +408,8 @@ def capabilities_score(
     if pca not in ("spearman", "pearson", "covariance"):
         raise AnalysisError(f"pca must be 'spearman', 'pearson' or 'covariance', got {pca!r}")
     caps, frame = _capability_matrix(panel, list(capabilities) if capabilities else None)
+    # Canonical row order: the score must not depend on the order of the input file.
+    frame = frame.loc[sorted(frame.index)]
     x = frame.to_numpy(dtype=float)
     p = len(caps)
     if impute and not 1 <= impute_rank < p:

@@ -587,6 +587,10 @@ def _prepare(
             raise InputError("duplicate model ids in the item matrix", source=source)
         if len(set(items)) != len(items):
             raise InputError("duplicate item ids in the item matrix", source=source)
+        # Canonical order: folds and ties must not depend on the order of the input file.
+        models, items = sorted(models), sorted(items)
+        matrix = matrix.set_axis([str(m) for m in matrix.index], axis=0)
+        matrix = matrix.set_axis([str(c) for c in matrix.columns], axis=1).loc[models, items]
         try:
             values = matrix.to_numpy(dtype=np.float32)
         except (TypeError, ValueError):
@@ -746,12 +750,6 @@ class ItemAnalysis(Result):
             "reliability_subset": Reliability.from_dict(data["reliability"]["subset"]),
             "notes": list(data["notes"]),
         }
-
-    def to_report_section(self) -> Any:
-        """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
-        from evalgap._cure_report import items_section
-
-        return items_section(self)
 
 
 def _interval(

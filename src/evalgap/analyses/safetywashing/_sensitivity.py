@@ -199,12 +199,6 @@ class SensitivityResult(Result):
         """Benchmarks whose band changes under at least one variant."""
         return self.table.loc[self.table["flipped"], "benchmark"].tolist()
 
-    def to_report_section(self) -> Any:
-        """This result as a section of the HTML report (:class:`evalgap.report.ReportSection`)."""
-        from evalgap._cure_report import sensitivity_section
-
-        return sensitivity_section(self)
-
 
 # -- variants -------------------------------------------------------------------------------
 

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evalgap.report._vega import LEVEL_COLORS, verdict_level
+from evalgap.report._vega import spec as vega_spec
+
 if TYPE_CHECKING:
     from evalgap.analyses.safetywashing._audit import AuditResult
 
 __all__ = [
-    "LEVEL_COLORS",
     "capabilities_spec",
     "figure_specs",
     "forest_spec",
@@ -27,43 +29,7 @@ __all__ = [
     "scatter_picker_spec",
     "scatter_spec",
     "scree_spec",
-    "verdict_level",
 ]
-
-SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
-
-#: Colour of each verdict level, shared by the charts and the table.
-LEVEL_COLORS: dict[str, str] = {
-    "high": "#c0392b",
-    "moderate": "#d68910",
-    "low": "#1e8449",
-    "uncertain": "#7b8794",
-    "n/a": "#c8ccd2",
-}
-
-_CONFIG: dict[str, Any] = {
-    "view": {"stroke": "#e3e6ea"},
-    "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eef0f3"},
-    "header": {"labelFontSize": 12, "titleFontSize": 12},
-    "title": {"fontSize": 14, "anchor": "start", "subtitleColor": "#555"},
-    "legend": {"labelFontSize": 11, "titleFontSize": 12},
-}
-
-
-def _spec(**parts: Any) -> dict[str, Any]:
-    return {"$schema": SCHEMA, "config": _CONFIG, "background": "white", **parts}
-
-
-def verdict_level(verdict: str) -> str:
-    """The level of a verdict (``high``, ``moderate``, ``low``, ``uncertain``, ``n/a``).
-
-    Examples
-    --------
-    >>> verdict_level("high +"), verdict_level("uncertain")
-    ('high', 'uncertain')
-    """
-    word = str(verdict).split(" ")[0] if verdict else "n/a"
-    return word if word in LEVEL_COLORS else "n/a"
 
 
 def _color(field: str = "level", legend: bool = True) -> dict[str, Any]:
@@ -238,7 +204,7 @@ def forest_spec(result: AuditResult, *, width: int = 380) -> dict[str, Any]:
             "encoding": {"y": y, "x": x, "color": _color(), "tooltip": tooltip},
         },
     ]
-    return _spec(
+    return vega_spec(
         description="Capabilities correlation of every audited benchmark, by area",
         data={"values": rows},
         facet={
@@ -284,7 +250,7 @@ def capabilities_spec(result: AuditResult, *, width: int = 380) -> dict[str, Any
             }
         )
     order = [r["model"] for r in sorted(rows, key=lambda r: -r["score"])]
-    return _spec(
+    return vega_spec(
         title={
             "text": "Capabilities score by model",
             "subtitle": f"PC1 of {len(cap.capabilities)} capability benchmarks",
@@ -322,7 +288,7 @@ def scree_spec(result: AuditResult, *, width: int = 300) -> dict[str, Any]:
         "title": "Principal component",
         "axis": {"labelAngle": 0},
     }
-    return _spec(
+    return vega_spec(
         title={
             "text": "Eigenvalue scree",
             "subtitle": f"PC1 explains {cap.explained_variance:.1%} of the variance",
@@ -379,7 +345,7 @@ def heatmap_spec(result: AuditResult, *, cell: int = 30) -> dict[str, Any]:
     scale: dict[str, Any] = {"scheme": "blueorange"}
     if is_corr:
         scale["domain"] = [-1, 1]
-    return _spec(
+    return vega_spec(
         title={"text": "Capability benchmarks", "subtitle": f"{what} matrix the PCA ran on"},
         description=f"{what} between the capability benchmarks",
         data={"values": rows},
@@ -551,7 +517,7 @@ def scatter_spec(
     panels = [_scatter_panel("cap", y_title, width=width, height=height, filter_expr=None)]
     if has_flop:
         panels.append(_scatter_panel("lf", y_title, width=width, height=height, filter_expr=None))
-    return _spec(
+    return vega_spec(
         title={"text": label, "subtitle": sub},
         description=f"Scores on {label} against capabilities and compute",
         data={"values": _points(result, [i])},
@@ -588,7 +554,7 @@ def scatter_picker_spec(
                 filter_expr="datum.i == pick",
             )
         )
-    return _spec(
+    return vega_spec(
         description="Scores on one benchmark against capabilities and compute",
         params=[{"name": "pick", "value": 0}],
         data={"values": _points(result, range(len(result.table)))},
@@ -614,7 +580,7 @@ def scatter_grid_spec(
     fold_names = {"cap": _AXES["cap"], "lf": _AXES["lf"]}
     x = {"field": "x", "type": "quantitative", "scale": {"zero": False}, "title": None}
     y = {"field": "y", "type": "quantitative", "scale": {"zero": False}, "title": None}
-    return _spec(
+    return vega_spec(
         description="Scores against capabilities and compute for selected benchmarks",
         data={"values": points},
         transform=[

@@ -10,8 +10,9 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from evalgap._version import __version__
-from evalgap.report._section import escape
-from evalgap.report._specs import LEVEL_COLORS, model_labels, verdict_level
+from evalgap.report._html import escape
+from evalgap.report._vega import LEVEL_COLORS, verdict_level
+from evalgap.report.sections._audit_specs import model_labels
 
 if TYPE_CHECKING:
     from evalgap.analyses.safetywashing._audit import AuditResult
