@@ -107,3 +107,16 @@ def test_lora_noise_touches_only_the_adapter(adapter_lm) -> None:
         assert len(info.tensors) == len(names) - len(lora)
     assert lm.weights_fingerprint() == fingerprint
     assert lm.loglikelihood(pairs).equals(clean)
+
+
+def test_kept_draws_give_the_same_noise_as_fresh_ones(lm) -> None:
+    target = r"layers\.5\.self_attn"
+    fresh = {}
+    for sigma in (0.01, 0.03):
+        with lm.noise(sigma, seed=9, target=target):
+            fresh[sigma] = lm.weights_fingerprint()
+    draws: dict = {}
+    for sigma in (0.01, 0.03):
+        with lm.noise(sigma, seed=9, target=target, draws=draws) as info:
+            assert lm.weights_fingerprint() == fresh[sigma]
+    assert sorted(name for _, name in draws) == sorted(info.tensors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -190,7 +191,12 @@ class LanguageModel(ModelCore):
     # -- weights --------------------------------------------------------------------------
 
     def noise(
-        self, sigma: float, seed: int, target: str = "all"
+        self,
+        sigma: float,
+        seed: int,
+        target: str = "all",
+        *,
+        draws: dict[tuple[int, str], Any] | None = None,
     ) -> AbstractContextManager[NoiseApplied]:
         """Add seeded Gaussian noise to weights inside a ``with`` block, then restore them
         bit for bit (Tice et al. 2024).
@@ -206,13 +212,17 @@ class LanguageModel(ModelCore):
             ``"all"`` (every weight tensor, adapter included), ``"base"`` (every tensor
             but the adapter's), ``"lora"`` (the adapter's LoRA A and B matrices), or a
             regular expression searched in :meth:`parameter_names`.
+        draws
+            A dict to keep each tensor's standard-normal draw in, keyed by ``(seed, name)``:
+            a sweep over sigmas at one seed then draws once (the noise is ``sigma * z``, the
+            same numbers as a fresh draw). Holds a copy of every selected tensor.
 
         Examples
         --------
         >>> with lm.noise(0.01, seed=3):  # doctest: +SKIP
         ...     noisy = lm.continuation_accuracy(contexts, answers)
         """
-        return weight_noise(self, sigma, seed, target)
+        return weight_noise(self, sigma, seed, target, draws=draws)
 
     def weights_fingerprint(self) -> str:
         """sha256 of every tensor in the state dict (names, dtypes, shapes and bytes): equal

@@ -93,7 +93,12 @@ def _check(sigma: float, seed: int) -> tuple[float, int]:
 
 @contextmanager
 def weight_noise(
-    lm: ModelCore, sigma: float, seed: int, target: str = "all"
+    lm: ModelCore,
+    sigma: float,
+    seed: int,
+    target: str = "all",
+    *,
+    draws: dict[tuple[int, str], Any] | None = None,
 ) -> Iterator[NoiseApplied]:
     """See :meth:`~evalgap.models.LanguageModel.noise`."""
     import torch
@@ -115,13 +120,18 @@ def weight_noise(
         with torch.no_grad():
             for name, p in params:
                 saved.append((p, p.detach().clone()))
-                gen = torch.Generator(device="cpu")
-                gen.manual_seed(tensor_seed(seed, name))
-                noise = torch.randn(p.shape, generator=gen, dtype=torch.float32).mul_(sigma)
+                z = None if draws is None else draws.get((seed, name))
+                if z is None:
+                    gen = torch.Generator(device="cpu")
+                    gen.manual_seed(tensor_seed(seed, name))
+                    z = torch.randn(p.shape, generator=gen, dtype=torch.float32).to(p.device)
+                    if draws is not None:
+                        draws[(seed, name)] = z
+                noise = z * sigma
                 if p.dtype == torch.float32:
-                    p.add_(noise.to(p.device))
+                    p.add_(noise)
                 else:  # add in float32, round once to the weights' dtype
-                    p.copy_((p.detach().float() + noise.to(p.device)).to(p.dtype))
+                    p.copy_((p.detach().float() + noise).to(p.dtype))
         yield info
     finally:
         with torch.no_grad():

@@ -1,0 +1,157 @@
+"""The noise sweep on the real model with the password-locked organism: seeded, weights
+restored bit for bit, resumable, and the same stored bytes from this process, a local
+process pool and a local Ray instance."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evalgap.analyses.sandbagging import NoiseSweepResult, noise_sweep
+from evalgap.errors import AnalysisError, EvalgapError
+from evalgap.executors import LocalExecutor, RayExecutor
+
+# Small grids: the LoRA-only cells cost one scoring pass each; "all" cells also draw 134.5M
+# noise values.
+GRID = {"sigmas": [0.004, 0.02], "seeds": [0, 1], "targets": ["all", "lora"]}
+LORA_GRID = {"sigmas": [0.05, 0.2], "seeds": [0, 1], "targets": ["lora"]}
+
+
+class Stop(Exception):
+    pass
+
+
+def _lines(run: Path) -> list[str]:
+    return (run / "cells.jsonl").read_text().splitlines()
+
+
+def test_tiny_sweep_is_seeded_and_restores_the_weights(
+    locked_lm, locked_items, tmp_path: Path
+) -> None:
+    before = locked_lm.weights_fingerprint()
+    result = noise_sweep(locked_lm, locked_items, **GRID, n_boot=200, run_dir=tmp_path / "a")
+    assert locked_lm.weights_fingerprint() == before
+    assert len(result.cells) == 1 + 2 * 2 * 2
+    assert result.cells["target"].tolist()[0] == "none"
+    assert list(result.table["target"]) == ["all", "lora"]
+    assert {
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "q_value",
+        "q_value_by",
+        "n",
+        "verdict",
+    } <= set(result.table)
+    # the same cells again, alone, in another folder: the same bytes
+    again = noise_sweep(
+        locked_lm,
+        locked_items,
+        sigmas=[0.02],
+        seeds=[1],
+        targets=["all", "lora"],
+        n_boot=200,
+        run_dir=tmp_path / "b",
+    )
+    first = {json.loads(line)["key"]: line for line in _lines(tmp_path / "a")}
+    for line in _lines(tmp_path / "b"):
+        assert first[json.loads(line)["key"]] == line
+    assert locked_lm.weights_fingerprint() == before
+    # the result round-trips through JSON and its bootstrap is seeded
+    assert NoiseSweepResult.from_dict(json.loads(result.to_json())).to_json() == result.to_json()
+    rerun = noise_sweep(locked_lm, locked_items, **GRID, n_boot=200, run_dir=tmp_path / "a")
+    assert rerun.to_json() == result.to_json()
+    assert again.cells["correct"].iloc[0] == result.cells["correct"].iloc[0]
+
+
+def test_a_rerun_skips_stored_cells(locked_lm, locked_items, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+
+    def stop_after_two(done: int, total: int) -> None:
+        calls.append((done, total))
+        if done == 2:
+            raise Stop
+
+    run = tmp_path / "run"
+    with pytest.raises(Stop):
+        noise_sweep(
+            locked_lm, locked_items, **LORA_GRID, n_boot=200, run_dir=run, progress=stop_after_two
+        )
+    assert len(_lines(run)) == 2
+    # a crash mid-append leaves a partial line: it is dropped, not an error
+    with (run / "cells.jsonl").open("a") as fh:
+        fh.write('{"key": "lora|0.2|1", "cor')
+    calls.clear()
+    resumed = noise_sweep(
+        locked_lm,
+        locked_items,
+        **LORA_GRID,
+        n_boot=200,
+        run_dir=run,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(2, 5), (3, 5), (4, 5), (5, 5)]  # 2 stored cells skipped, 3 run
+    keys = [json.loads(line)["key"] for line in _lines(run)]
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 5
+    fresh = noise_sweep(
+        locked_lm, locked_items, **LORA_GRID, n_boot=200, run_dir=tmp_path / "fresh"
+    )
+    assert resumed.to_json() == fresh.to_json()
+    # another item set cannot reuse the folder
+    with pytest.raises(AnalysisError, match="holds a sweep of other inputs"):
+        noise_sweep(locked_lm, locked_items[:3], **LORA_GRID, run_dir=run)
+
+
+def test_bad_sweep_arguments(locked_lm, locked_items) -> None:
+    with pytest.raises(EvalgapError, match="unknown scoring 'top1'"):
+        noise_sweep(locked_lm, locked_items, sigmas=[0.1], scoring="top1")
+    with pytest.raises(EvalgapError, match="at least one sigma > 0"):
+        noise_sweep(locked_lm, locked_items, sigmas=[0.0])
+    with pytest.raises(EvalgapError, match="item 1: 'answer' must be the index of a choice"):
+        noise_sweep(locked_lm, [dict(locked_items[0], answer=9)], sigmas=[0.1])
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A local Ray instance on 2 CPUs, never a remote cluster, shut down afterwards."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("the ray extra is not installed")
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def test_local_pool_and_ray_store_the_same_bytes(
+    locked_lm, locked_items, tmp_path: Path, local_ray: None
+) -> None:
+    grid = {"sigmas": [0.1], "seeds": [0, 1], "targets": ["lora"], "n_boot": 200}
+    here = noise_sweep(locked_lm, locked_items, **grid, run_dir=tmp_path / "here")
+    with LocalExecutor(workers=2) as pool:
+        # a loaded model goes to workers as its spec; each worker loads a replica once
+        pooled = noise_sweep(
+            locked_lm, locked_items, **grid, run_dir=tmp_path / "pool", executor=pool
+        )
+    with RayExecutor(workers=2) as ray_ex:
+        on_ray = noise_sweep(
+            locked_lm.spec, locked_items, **grid, run_dir=tmp_path / "ray", executor=ray_ex
+        )
+    want = sorted(_lines(tmp_path / "here"))
+    assert sorted(_lines(tmp_path / "pool")) == want
+    assert sorted(_lines(tmp_path / "ray")) == want
+    assert pooled.to_json() == here.to_json() == on_ray.to_json()
