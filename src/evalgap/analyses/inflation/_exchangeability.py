@@ -211,12 +211,9 @@ def _model_id(scorer: Any) -> str:
     spec = getattr(scorer, "spec", None)
     if spec is None:
         return f"{type(scorer).__module__}.{getattr(scorer, '__qualname__', type(scorer).__name__)}"
-    fields = {k: getattr(spec, k) for k in ("source", "gguf_file", "adapter", "dtype", "add_bos")}
-    if spec.adapter:
-        from evalgap.io import file_sha256
-
-        fields["adapter_sha256"] = file_sha256(Path(spec.adapter) / "adapter_model.safetensors")
-    return json.dumps(fields, sort_keys=True)
+    # What the weights are (files' sha256) and how they are run; not where they live.
+    fields = {k: getattr(spec, k) for k in ("dtype", "add_bos", "max_length")}
+    return json.dumps({**fields, "files": spec.input_sha256()}, sort_keys=True)
 
 
 # -- the resumable store ------------------------------------------------------------------------

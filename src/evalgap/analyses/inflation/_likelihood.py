@@ -342,7 +342,7 @@ def inflation_likelihood(
     state
         A folder keeping finished shards (one sub-folder per subset); a rerun skips them.
     inputs
-        Input files' sha256 for the provenance (the adapter's is added).
+        Input files' sha256 for the provenance (the model's and adapter's are added).
     progress
         ``progress(done, total)`` over texts scored and shard sequences.
 
@@ -401,12 +401,8 @@ def inflation_likelihood(
             progress=stage(offset),
         )
         offset += n_shards * (n_permutations + 1)
-    files = dict(inputs or {})
     spec = getattr(lm, "spec", None)
-    if spec is not None and spec.adapter:
-        from evalgap.io import file_sha256
-
-        files[str(spec.adapter)] = file_sha256(Path(spec.adapter) / "adapter_model.safetensors")
+    files = {**({} if spec is None else spec.input_sha256()), **dict(inputs or {})}
     settings = {
         "model": None
         if spec is None

@@ -622,7 +622,7 @@ def probe(
     probes, test_fraction, folds, c, n_boot, confidence_level, ci_method, seed
         See :func:`probe_activations`.
     inputs
-        Input files' sha256 for the provenance (the adapters' are added).
+        Input files' sha256 for the provenance (the models' and adapters' are added).
     progress
         ``progress(done, total)`` over the whole run: prompts read by each model, then
         layers fitted.
@@ -685,10 +685,11 @@ def probe(
                 contrast_negative=other.contrast_negative,
                 model=f"{other.model} (twin)",
             )
-    files = dict(inputs or {})
+    files: dict[str, str] = {}
     for m in (lm, twin):
-        if m is not None and m.spec.adapter:
-            files[str(m.spec.adapter)] = _adapter_sha256(m.spec.adapter)
+        if m is not None:
+            files.update(m.spec.input_sha256())
+    files.update(inputs or {})
     settings = {
         "subject_spec": _spec(lm),
         "twin_spec": None if twin is None else _spec(twin),
@@ -727,9 +728,3 @@ def _spec(lm: Any) -> dict[str, Any]:
         "dtype": spec.dtype,
         "device": str(lm.device),
     }
-
-
-def _adapter_sha256(folder: str) -> str:
-    from evalgap.io import file_sha256
-
-    return file_sha256(f"{folder}/adapter_model.safetensors")
