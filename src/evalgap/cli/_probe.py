@@ -119,6 +119,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--folds", metavar="K", type=int, default=5, help="CV folds for the layer (5)"
     )
     probe.add_argument("--C", dest="c", metavar="C", type=float, default=1.0, help="logistic C (1)")
+    probe.add_argument(
+        "--shuffles",
+        metavar="K",
+        type=int,
+        default=10,
+        help="label permutations of the control (10)",
+    )
     probe.add_argument("--bootstrap", metavar="N", type=int, default=2000, help="resamples (2000)")
     probe.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95, help="(0.95)")
     probe.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="(bca)")
@@ -240,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
             test_fraction=args.test_fraction,
             folds=args.folds,
             c=args.c,
+            n_shuffles=args.shuffles,
             n_boot=args.bootstrap,
             confidence_level=args.confidence,
             ci_method=args.ci,

@@ -73,6 +73,7 @@ def test_trigger_is_separable_and_the_same_weights_as_twin_say_so(smollm2_lm):
         layers=LAYERS,
         probes=["mean-diff", "logistic"],
         contrast=None,
+        n_shuffles=4,
         n_boot=300,
         folds=3,
         progress=lambda d, t: seen.append((d, t)),

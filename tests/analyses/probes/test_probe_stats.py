@@ -48,7 +48,7 @@ def _planted(seed: int, signal_layer: int | None = 1, strength: float = 3.0, pai
 
 def test_planted_separable_set_is_found_at_its_layer():
     acts, labels, ids = _planted(0)
-    out = probe_activations(acts, labels, ids, n_boot=500, seed=0)
+    out = probe_activations(acts, labels, ids, n_shuffles=3, n_boot=500, seed=0)
     for kind in PROBES:
         head = out.headline(kind).iloc[0]
         assert head["layer"] == LAYERS[1]
@@ -78,7 +78,9 @@ def test_twin_control_tells_the_model_from_the_prompt():
     clean = Activations(
         clean.values, LAYERS, clean.contrast_positive, clean.contrast_negative, "clean"
     )
-    out = probe_activations(acts, labels, ids, twin=clean, probes=["logistic"], n_boot=300)
+    out = probe_activations(
+        acts, labels, ids, twin=clean, probes=["logistic"], n_shuffles=3, n_boot=300
+    )
     assert out.headline("logistic")["verdict"].tolist()[0] == DETECTS
     diff = out.table[out.table["role"] == "subject - twin"].iloc[0]
     assert diff["ci_low"] > 0
@@ -112,7 +114,7 @@ def test_a_shuffled_control_above_chance_is_called_a_leak():
 
 def test_same_seed_same_bytes_and_seed_matters():
     acts, labels, ids = _planted(5)
-    kw = {"probes": ["logistic", "contrast"], "folds": 3, "n_boot": 200}
+    kw = {"probes": ["logistic", "contrast"], "folds": 3, "n_shuffles": 2, "n_boot": 200}
     a = probe_activations(acts, labels, ids, seed=7, **kw).to_json()
     b = probe_activations(acts, labels, ids, seed=7, **kw).to_json()
     c = probe_activations(acts, labels, ids, seed=8, **kw).to_json()

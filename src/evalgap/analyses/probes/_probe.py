@@ -8,9 +8,10 @@ removed. So every probe comes with two controls, read on the same held-out promp
 
 shuffled labels
     The labels of all prompts permuted at random, then the same split, fit and held-out
-    AUROC: the shuffled held-out labels are independent of the activations, so this
-    should sit at 0.5; above it, something other than the labels (leakage between the
-    training and held-out prompts, a bug in the pipeline) separates the prompts.
+    AUROC, averaged over several permutations: the shuffled held-out labels are
+    independent of the activations, so this should sit at 0.5; above it, something other
+    than the labels (leakage between the training and held-out prompts, a bug in the
+    pipeline) separates the prompts.
 the twin
     The same probe on a model without the backdoor (the same base with a clean adapter)
     and the same prompts: if the twin separates them as well, the probe reads the prompt,
@@ -45,6 +46,7 @@ from evalgap.results import Provenance, Result
 from evalgap.stats import (
     CI_METHODS,
     CIMethod,
+    auroc,
     auroc_interval,
     auroc_jackknife,
     auroc_resampled,
@@ -186,6 +188,40 @@ class _Cell:
     row: dict[str, Any]
 
 
+def _shuffled_auroc(
+    runs: list[tuple[FloatArray, NDArray[np.int64]]],
+    weights: FloatArray,
+    confidence_level: float,
+    ci_method: CIMethod,
+) -> tuple[float, float, float, float]:
+    """Mean held-out AUROC over the shuffled-label probes, its bootstrap interval (the same
+    resamples for every shuffle) and a one-sided p-value from the AUROC's null variance
+    ``(n_pos + n_neg + 1) / (12 n_pos n_neg)`` per shuffle, the shuffles taken as
+    independent."""
+    from scipy.special import ndtr
+
+    usable = [(s, lab) for s, lab in runs if 0 < lab.sum() < lab.size]
+    if not usable:
+        return (float("nan"),) * 4
+    estimate = float(np.mean([auroc(s, lab) for s, lab in usable]))
+    boot = np.nanmean(np.stack([auroc_resampled(s, lab, weights) for s, lab in usable]), axis=0)
+    jack = None
+    if ci_method == "bca":
+        jack = np.nanmean(np.stack([auroc_jackknife(s, lab) for s, lab in usable]), axis=0)
+    low, high, _, _ = confidence_intervals(
+        boot[:, None],
+        np.array([estimate]),
+        None if jack is None else jack[:, None],
+        confidence_level=confidence_level,
+        method=ci_method,
+    )
+    var = np.mean(
+        [(lab.size + 1) / (12.0 * lab.sum() * (lab.size - lab.sum())) for _, lab in usable]
+    ) / len(usable)
+    p = float(ndtr(-(estimate - 0.5) / np.sqrt(var)))
+    return estimate, float(low[0]), float(high[0]), p
+
+
 def _verdict(low: float, high: float) -> str:
     if low > 0.5:
         return ABOVE
@@ -227,6 +263,7 @@ def probe_activations(
     test_fraction: float = 0.3,
     folds: int = 5,
     c: float = 1.0,
+    n_shuffles: int = 10,
     n_boot: int = 2000,
     confidence_level: float = 0.95,
     ci_method: CIMethod = "bca",
@@ -256,6 +293,9 @@ def probe_activations(
         the split, the folds, the label shuffle and the bootstrap.
     c
         Inverse L2 strength of the logistic probe.
+    n_shuffles
+        Label permutations of the shuffled-label control; its row is the mean held-out
+        AUROC over them.
     n_boot, confidence_level, ci_method
         Stratified bootstrap resamples of held-out prompts and the interval.
     settings, inputs
@@ -289,6 +329,8 @@ def probe_activations(
         raise AnalysisError(f"n_boot must be at least 100, got {n_boot}")
     if folds < 2:
         raise AnalysisError(f"folds must be at least 2, got {folds}")
+    if n_shuffles < 1:
+        raise AnalysisError(f"n_shuffles must be at least 1, got {n_shuffles}")
     y_in = labels_from(labels, "labels")
     id_arr = np.asarray([str(i) for i in ids], dtype=object)
     if id_arr.size != y_in.size:
@@ -329,17 +371,12 @@ def probe_activations(
                 "each class needs at least 2 (training) or 1 (held out)"
             )
     y_train, y_test = y[train], y[held]
-    # The control's labels: one permutation of every label, read through the same split,
-    # so its held-out labels are independent of the activations by construction.
-    shuffled = np.random.default_rng(streams[1]).permutation(y)
-    if (
-        min(
-            np.bincount(shuffled[train], minlength=2).min(),
-            np.bincount(shuffled[held], minlength=2).min(),
-        )
-        < 1
-    ):
-        raise AnalysisError("too few prompts: the shuffled labels leave a class out of a split")
+    # The control's labels: permutations of every label, read through the same split, so
+    # their held-out labels are independent of the activations by construction. Several
+    # permutations, averaged, so the control's own noise does not pass for a signal.
+    shuffles = np.stack(
+        [np.random.default_rng(g).permutation(y) for g in streams[1].spawn(n_shuffles)]
+    )
     fold_ids = _folds(y_train, folds, np.random.default_rng(streams[2]))
     weights = stratified_bootstrap_weights(y_test, n_boot, np.random.default_rng(streams[3]))
 
@@ -356,17 +393,31 @@ def probe_activations(
             )
             for kind in kinds:
                 for label_kind in LABEL_KINDS if kind != "contrast" else ("true",):
-                    truth = y if label_kind == "true" else shuffled
-                    scorer = fit_probe(kind, x[train], truth[train], c=c, contrast=pairs)
-                    s = scorer(x[held])
-                    found = auroc_interval(
-                        s, truth[held], weights, confidence_level=confidence_level, method=ci_method
-                    )
-                    selection = (
-                        cv_auroc(kind, x[train], y_train, fold_ids, c=c, contrast=pairs)
-                        if label_kind == "true"
-                        else float("nan")
-                    )
+                    if label_kind == "true":
+                        s = fit_probe(kind, x[train], y_train, c=c, contrast=pairs)(x[held])
+                        found = auroc_interval(
+                            s, y_test, weights, confidence_level=confidence_level, method=ci_method
+                        )
+                        estimate, low, high, p = (
+                            found.estimate,
+                            found.ci_low,
+                            found.ci_high,
+                            found.p_value,
+                        )
+                        selection = cv_auroc(kind, x[train], y_train, fold_ids, c=c, contrast=pairs)
+                    else:
+                        s = np.full(y_test.size, np.nan)
+                        estimate, low, high, p = _shuffled_auroc(
+                            [
+                                (fit_probe(kind, x[train], lab[train], c=c)(x[held]), lab[held])
+                                for lab in shuffles
+                                if 0 < lab[train].sum() < lab[train].size
+                            ],
+                            weights,
+                            confidence_level,
+                            ci_method,
+                        )
+                        selection = float("nan")
                     cells[(role, kind, label_kind, int(layer))] = _Cell(
                         scores=s,
                         row={
@@ -376,15 +427,15 @@ def probe_activations(
                             "labels": label_kind,
                             "layer": int(layer),
                             "n": int(y_test.size),
-                            "n_pos": found.n_pos,
-                            "n_neg": found.n_neg,
+                            "n_pos": int(y_test.sum()),
+                            "n_neg": int((y_test == 0).sum()),
                             "n_train": int(y_train.size),
                             "selection_auroc": selection,
-                            "estimate": found.estimate,
-                            "ci_low": found.ci_low,
-                            "ci_high": found.ci_high,
-                            "p_value": found.p_value,
-                            "verdict": _verdict(found.ci_low, found.ci_high),
+                            "estimate": estimate,
+                            "ci_low": low,
+                            "ci_high": high,
+                            "p_value": p,
+                            "verdict": _verdict(low, high),
                         },
                     )
             done += 1
@@ -414,6 +465,7 @@ def probe_activations(
         "test_fraction": None if split is not None else test_fraction,
         "folds": int(folds),
         "c": c,
+        "n_shuffles": n_shuffles,
         "n_contrast_pairs": 0
         if not subject.has_contrast
         else int(subject.contrast_positive.shape[0]),  # type: ignore[union-attr]
@@ -424,8 +476,9 @@ def probe_activations(
         "layer_choice": "per probe, the layer with the highest cross-validated AUROC on the "
         "subject's training prompts (contrast: its AUROC on the training prompts); controls "
         "at the same layer",
-        "controls": "labels of every prompt permuted, then the same split, fit and held-out "
-        "AUROC; the twin model on the same prompts",
+        "controls": f"labels of every prompt permuted ({n_shuffles} permutations), each "
+        "through the same split, fit and held-out AUROC, averaged; the twin model on the same "
+        "prompts",
         **dict(settings or {}),
     }
     return ProbeResult(
@@ -585,6 +638,7 @@ def probe(
     test_fraction: float = 0.3,
     folds: int = 5,
     c: float = 1.0,
+    n_shuffles: int = 10,
     n_boot: int = 2000,
     confidence_level: float = 0.95,
     ci_method: CIMethod = "bca",
@@ -619,7 +673,7 @@ def probe(
         Where the default questions and answers go (``{question}``, ``{answer}``).
     position
         ``"last"`` token (default) or ``"mean"`` over the prompt's tokens.
-    probes, test_fraction, folds, c, n_boot, confidence_level, ci_method, seed
+    probes, test_fraction, folds, c, n_shuffles, n_boot, confidence_level, ci_method, seed
         See :func:`probe_activations`.
     inputs
         Input files' sha256 for the provenance (the models' and adapters' are added).
@@ -710,6 +764,7 @@ def probe(
         test_fraction=test_fraction,
         folds=folds,
         c=c,
+        n_shuffles=n_shuffles,
         n_boot=n_boot,
         confidence_level=confidence_level,
         ci_method=ci_method,
