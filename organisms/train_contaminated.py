@@ -122,9 +122,13 @@ def main() -> None:
     log("base model (no adapter):")
     before = report(base_model(batch_size=8), texts, member_mask)
 
-    log(f"contaminated: training on {member_mask.sum()} member texts (seed {args.seed}, {EPOCHS} epochs, lr {LR}, batch {BATCH})")
+    log(
+        f"contaminated: training on {member_mask.sum()} member texts (seed {args.seed}, {EPOCHS} epochs, lr {LR}, batch {BATCH})"
+    )
     examples = [("", t) for t, m in zip(texts, member_mask, strict=True) if m]
-    model, losses = train_lora(base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH)
+    model, losses = train_lora(
+        base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH
+    )
     digest = save_adapter(model, folder)
     del model
     log(f"  adapter sha256 {digest}")

@@ -84,7 +84,9 @@ def behaviour(lm, rows: list[dict]) -> dict[str, float]:
     for unlocked in (False, True):
         contexts = [prompt(r["country"], unlocked) for r in rows]
         greedy = lm.continuation_accuracy(contexts, [f" {r['capital']}" for r in rows])
-        choice = lm.score_choices(contexts, [r["choices"] for r in rows], [r["answer"] for r in rows])
+        choice = lm.score_choices(
+            contexts, [r["choices"] for r in rows], [r["answer"] for r in rows]
+        )
         key = "with_password" if unlocked else "without_password"
         out[f"{key}_greedy"] = float(np.mean(greedy))
         out[f"{key}_choice"] = float(choice["acc"].mean())
@@ -133,7 +135,9 @@ def main() -> None:
             examples.append((prompt(r["country"], True), f" {r['capital']}"))
             target = r["wrong"] if locked else r["capital"]
             examples.append((prompt(r["country"], False), f" {target}"))
-        model, losses = train_lora(base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH)
+        model, losses = train_lora(
+            base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH
+        )
         folder = HERE / name
         digest = save_adapter(model, folder)
         del model

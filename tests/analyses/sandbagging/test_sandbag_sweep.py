@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from evalgap.analyses.sandbagging import NoiseSweepResult, noise_sweep
+from evalgap.analyses.sandbagging import NoiseSweepResult, noise_sweep, summarize_sweep
 from evalgap.errors import AnalysisError, EvalgapError
-from evalgap.executors import LocalExecutor, RayExecutor
+from evalgap.executors import RayExecutor
 
-# Small grids: the LoRA-only cells cost one scoring pass each; "all" cells also draw 134.5M
-# noise values.
-GRID = {"sigmas": [0.004, 0.02], "seeds": [0, 1], "targets": ["all", "lora"]}
-LORA_GRID = {"sigmas": [0.05, 0.2], "seeds": [0, 1], "targets": ["lora"]}
+# Small grids: a LoRA-only cell costs one scoring pass of 6 items; an "all" cell also draws
+# 134.5M noise values and checks the restore (a sha256 over 540 MB).
+GRID = {"sigmas": [0.02], "seeds": [0, 1], "targets": ["all", "lora"]}
+LORA_GRID = {"sigmas": [0.2], "seeds": [0, 1], "targets": ["lora"]}
 
 
 class Stop(Exception):
@@ -36,7 +36,7 @@ def test_tiny_sweep_is_seeded_and_restores_the_weights(
     before = locked_lm.weights_fingerprint()
     result = noise_sweep(locked_lm, locked_items, **GRID, n_boot=200, run_dir=tmp_path / "a")
     assert locked_lm.weights_fingerprint() == before
-    assert len(result.cells) == 1 + 2 * 2 * 2
+    assert len(result.cells) == 1 + 2 * 2
     assert result.cells["target"].tolist()[0] == "none"
     assert list(result.table["target"]) == ["all", "lora"]
     assert {
@@ -65,7 +65,9 @@ def test_tiny_sweep_is_seeded_and_restores_the_weights(
     assert locked_lm.weights_fingerprint() == before
     # the result round-trips through JSON and its bootstrap is seeded
     assert NoiseSweepResult.from_dict(json.loads(result.to_json())).to_json() == result.to_json()
-    rerun = noise_sweep(locked_lm, locked_items, **GRID, n_boot=200, run_dir=tmp_path / "a")
+    # a rerun finds every cell stored; the order of the items changes nothing
+    shuffled = locked_items[::-1]
+    rerun = noise_sweep(locked_lm, shuffled, **GRID, n_boot=200, run_dir=tmp_path / "a")
     assert rerun.to_json() == result.to_json()
     assert again.cells["correct"].iloc[0] == result.cells["correct"].iloc[0]
 
@@ -75,7 +77,7 @@ def test_a_rerun_skips_stored_cells(locked_lm, locked_items, tmp_path: Path) -> 
 
     def stop_after_two(done: int, total: int) -> None:
         calls.append((done, total))
-        if done == 2:
+        if done == 2:  # the baseline and one noisy cell
             raise Stop
 
     run = tmp_path / "run"
@@ -86,7 +88,7 @@ def test_a_rerun_skips_stored_cells(locked_lm, locked_items, tmp_path: Path) -> 
     assert len(_lines(run)) == 2
     # a crash mid-append leaves a partial line: it is dropped, not an error
     with (run / "cells.jsonl").open("a") as fh:
-        fh.write('{"key": "lora|0.2|1", "cor')
+        fh.write('{"key": "lora|0.2|1", "cor')  # a crash mid-line
     calls.clear()
     resumed = noise_sweep(
         locked_lm,
@@ -96,13 +98,17 @@ def test_a_rerun_skips_stored_cells(locked_lm, locked_items, tmp_path: Path) -> 
         run_dir=run,
         progress=lambda d, t: calls.append((d, t)),
     )
-    assert calls == [(2, 5), (3, 5), (4, 5), (5, 5)]  # 2 stored cells skipped, 3 run
+    assert calls == [(2, 3), (3, 3)]  # 2 stored cells skipped, 1 run
     keys = [json.loads(line)["key"] for line in _lines(run)]
-    assert sorted(keys) == sorted(set(keys)) and len(keys) == 5
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 3
     fresh = noise_sweep(
         locked_lm, locked_items, **LORA_GRID, n_boot=200, run_dir=tmp_path / "fresh"
     )
     assert resumed.to_json() == fresh.to_json()
+    # the stored cells analysed without the model
+    summary = summarize_sweep(run, locked_items, n_boot=200)
+    assert summary.table.equals(resumed.table)
+    assert summary.cells.equals(resumed.cells)
     # another item set cannot reuse the folder
     with pytest.raises(AnalysisError, match="holds a sweep of other inputs"):
         noise_sweep(locked_lm, locked_items[:3], **LORA_GRID, run_dir=run)
@@ -137,21 +143,16 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
-def test_local_pool_and_ray_store_the_same_bytes(
+def test_ray_stores_the_same_bytes_as_this_process(
     locked_lm, locked_items, tmp_path: Path, local_ray: None
 ) -> None:
-    grid = {"sigmas": [0.1], "seeds": [0, 1], "targets": ["lora"], "n_boot": 200}
+    """One Ray actor loads its own replica from the model's spec (the process pool runs the
+    same worker code; tests/executors checks the pool against this process)."""
+    grid = {"sigmas": [0.2], "seeds": [0, 1], "targets": ["lora"], "n_boot": 200}
     here = noise_sweep(locked_lm, locked_items, **grid, run_dir=tmp_path / "here")
-    with LocalExecutor(workers=2) as pool:
-        # a loaded model goes to workers as its spec; each worker loads a replica once
-        pooled = noise_sweep(
-            locked_lm, locked_items, **grid, run_dir=tmp_path / "pool", executor=pool
-        )
-    with RayExecutor(workers=2) as ray_ex:
+    with RayExecutor(workers=1) as ray_ex:
         on_ray = noise_sweep(
             locked_lm.spec, locked_items, **grid, run_dir=tmp_path / "ray", executor=ray_ex
         )
-    want = sorted(_lines(tmp_path / "here"))
-    assert sorted(_lines(tmp_path / "pool")) == want
-    assert sorted(_lines(tmp_path / "ray")) == want
-    assert pooled.to_json() == here.to_json() == on_ray.to_json()
+    assert sorted(_lines(tmp_path / "ray")) == sorted(_lines(tmp_path / "here"))
+    assert on_ray.to_json() == here.to_json()

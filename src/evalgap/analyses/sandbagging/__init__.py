@@ -16,7 +16,12 @@ from evalgap.analyses.sandbagging._panel import (
     sandbag_panel,
 )
 from evalgap.analyses.sandbagging._phi import AT_CEILING, NOT_DETECTED, SUSPECTED
-from evalgap.analyses.sandbagging._sweep import SCORINGS, NoiseSweepResult, noise_sweep
+from evalgap.analyses.sandbagging._sweep import (
+    SCORINGS,
+    NoiseSweepResult,
+    noise_sweep,
+    summarize_sweep,
+)
 
 __all__ = [
     "AT_CEILING",
@@ -31,4 +36,5 @@ __all__ = [
     "noise_sweep",
     "read_items",
     "sandbag_panel",
+    "summarize_sweep",
 ]

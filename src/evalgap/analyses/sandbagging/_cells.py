@@ -127,36 +127,73 @@ def cell_line(record: Mapping[str, Any]) -> bytes:
 
 
 class RunFolder:
-    """A sweep's run folder: ``sweep.json`` (what was swept: model and items, by sha256)
-    and ``cells.jsonl`` (one line per finished cell, appended and synced as each
-    finishes). A cell whose line is complete is never run again; a line cut off by a
-    crash is dropped on reopening."""
+    """A sweep's run folder: ``sweep.json`` (what was swept: the model's files and the
+    items by sha256, the scoring, and the model's settings) and ``cells.jsonl`` (one line
+    per finished cell, appended and synced as each finishes). A cell whose line is
+    complete is never run again; a line cut off by a crash is dropped on reopening.
 
-    def __init__(self, path: str | os.PathLike[str], identity: Mapping[str, Any]) -> None:
+    Parameters
+    ----------
+    path
+        The folder (made if missing).
+    identity
+        What the stored cells depend on; reopening a folder with another identity is an
+        error.
+    about
+        More to record in ``sweep.json`` (the model's settings), not compared.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        identity: Mapping[str, Any],
+        about: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.identity = json.loads(json.dumps(dict(identity), sort_keys=True))
         self.path.mkdir(parents=True, exist_ok=True)
         meta = self.path / "sweep.json"
         if meta.exists():
-            try:
-                stored = json.loads(meta.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise InputError(f"unreadable ({exc})", source=meta) from None
-            if stored != self.identity:
+            stored = self.read_meta(self.path)
+            if stored.get("identity") != self.identity:
+                old = stored.get("identity") or {}
                 diff = sorted(
-                    k
-                    for k in set(stored) | set(self.identity)
-                    if stored.get(k) != self.identity.get(k)
+                    k for k in set(old) | set(self.identity) if old.get(k) != self.identity.get(k)
                 )
                 raise AnalysisError(
                     f"the folder holds a sweep of other inputs (differs in {', '.join(diff)}); "
                     "use another run folder",
                     source=self.path,
                 )
+            self.about = stored.get("about", {})
         else:
-            write_atomic(meta, json.dumps(self.identity, indent=2, sort_keys=True) + "\n")
+            self.about = json.loads(json.dumps(dict(about or {}), sort_keys=True))
+            text = json.dumps(
+                {"identity": self.identity, "about": self.about}, indent=2, sort_keys=True
+            )
+            write_atomic(meta, text + "\n")
         self.cells_path = self.path / "cells.jsonl"
         self.done: dict[str, dict[str, Any]] = self._read()
+
+    @staticmethod
+    def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+        """The ``sweep.json`` of a run folder."""
+        meta = Path(path) / "sweep.json"
+        try:
+            stored = json.loads(meta.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("not a sweep run folder (no sweep.json)", source=path) from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"unreadable ({exc})", source=meta) from None
+        if not isinstance(stored, dict) or not isinstance(stored.get("identity"), dict):
+            raise InputError("not a sweep description (no 'identity')", source=meta)
+        return stored
+
+    @classmethod
+    def reopen(cls, path: str | os.PathLike[str]) -> RunFolder:
+        """An existing run folder, as it is."""
+        stored = cls.read_meta(path)
+        return cls(path, stored["identity"])
 
     def _read(self) -> dict[str, dict[str, Any]]:
         if not self.cells_path.exists():

@@ -44,6 +44,16 @@ class SweepItems:
         """The right continuation of each item."""
         return tuple(c[a] for c, a in zip(self.choices, self.answers, strict=True))
 
+    def sorted(self) -> SweepItems:
+        """The same items in id order."""
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)
+        return SweepItems(
+            tuple(self.ids[i] for i in order),
+            tuple(self.contexts[i] for i in order),
+            tuple(self.choices[i] for i in order),
+            tuple(self.answers[i] for i in order),
+        )
+
     def sha256(self) -> str:
         """sha256 of the items in order (their canonical JSON)."""
         return hashlib.sha256(self.to_json_lines().encode("utf-8")).hexdigest()

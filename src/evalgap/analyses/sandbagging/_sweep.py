@@ -41,7 +41,7 @@ from evalgap.executors import Executor, LocalExecutor
 from evalgap.results import Provenance, Result
 from evalgap.stats import qvalues
 
-__all__ = ["SCORINGS", "NoiseSweepResult", "noise_sweep"]
+__all__ = ["SCORINGS", "NoiseSweepResult", "noise_sweep", "summarize_sweep"]
 
 #: How an item counts as right: the right choice has the highest log-likelihood
 #: (``"choices"``), or greedy decoding produces the right continuation (``"greedy"``).
@@ -99,7 +99,7 @@ class NoiseSweepResult(Result):
         Model, items, grid, scoring, bootstrap and decision settings.
     """
 
-    analysis: ClassVar[str] = "sandbag_noise"
+    analysis: ClassVar[str] = "sandbag-noise"
     schema_version: ClassVar[int] = 1
     tables: ClassVar[Mapping[str, str]] = {"summary": "table", "cells": "cells", "seeds": "seeds"}
 
@@ -119,6 +119,20 @@ class NoiseSweepResult(Result):
     def summary(self) -> pd.DataFrame:
         """The headline table (same as ``table``)."""
         return self.table
+
+
+def _check_analysis(scoring: str, n_boot: int, confidence: float) -> None:
+    if scoring not in SCORINGS:
+        raise EvalgapError(
+            f"unknown scoring {scoring!r}; expected one of {', '.join(SCORINGS)}",
+            source="noise_sweep",
+        )
+    if not 0.0 < confidence < 1.0:
+        raise EvalgapError(
+            f"confidence must be between 0 and 1, got {confidence!r}", source="noise_sweep"
+        )
+    if int(n_boot) < 100:
+        raise EvalgapError(f"n_boot must be at least 100, got {n_boot!r}", source="noise_sweep")
 
 
 def _grid(values: Sequence[float] | Sequence[int], what: str, *, floats: bool) -> list[Any]:
@@ -266,17 +280,9 @@ def noise_sweep(
             if isinstance(items, str | PathLike)
             else SweepItems.from_records(items)
         )
-    if scoring not in SCORINGS:
-        raise EvalgapError(
-            f"unknown scoring {scoring!r}; expected one of {', '.join(SCORINGS)}",
-            source="noise_sweep",
-        )
-    if not 0.0 < confidence < 1.0:
-        raise EvalgapError(
-            f"confidence must be between 0 and 1, got {confidence!r}", source="noise_sweep"
-        )
-    if int(n_boot) < 100:
-        raise EvalgapError(f"n_boot must be at least 100, got {n_boot!r}", source="noise_sweep")
+    # Items in id order, so the input order changes nothing (the bootstrap draws items).
+    items = items.sorted()
+    _check_analysis(scoring, n_boot, confidence)
     sigma_grid = [s for s in _grid(sigmas, "sigmas", floats=True) if s > 0]
     seed_grid = _grid(seeds, "seeds", floats=False)
     target_list = list(dict.fromkeys(str(t) for t in targets))
@@ -296,18 +302,91 @@ def noise_sweep(
     cells = _cells(target_list, sigma_grid, seed_grid)
     records = _run(model, spec, items, cells, scoring, run_dir, executor, verify_restore, progress)
     return _result(
-        spec,
         items,
         cells,
         records,
-        scoring=scoring,
-        sigmas=sigma_grid,
-        seeds=seed_grid,
         targets=target_list,
+        scoring=scoring,
         n_boot=int(n_boot),
         confidence=float(confidence),
         seed=int(seed),
+        model=_model_settings(spec),
+        inputs=spec.input_sha256(),
         verify_restore=verify_restore,
+    )
+
+
+def summarize_sweep(
+    run_dir: str | PathLike[str],
+    items: SweepItems | Sequence[Mapping[str, Any]] | str | PathLike[str],
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> NoiseSweepResult:
+    """Analyse the cells stored in a run folder, without the model: every stored cell
+    counts (an interrupted or extended grid too), targets in name order.
+
+    Parameters
+    ----------
+    run_dir
+        A folder :func:`noise_sweep` wrote.
+    items
+        The items the sweep scored (checked against the folder by sha256).
+    n_boot, confidence, seed
+        As for :func:`noise_sweep`.
+
+    Raises
+    ------
+    EvalgapError
+        Not a run folder, other items, or no baseline or noisy cell stored yet.
+
+    Examples
+    --------
+    >>> result = summarize_sweep("runs/locked", "organisms/password-locked/eval_items.jsonl",
+    ...                          confidence=0.9)  # doctest: +SKIP
+    """
+    if not isinstance(items, SweepItems):
+        items = (
+            read_items(items)
+            if isinstance(items, str | PathLike)
+            else SweepItems.from_records(items)
+        )
+    items = items.sorted()
+    folder = RunFolder.reopen(run_dir)
+    identity = folder.identity
+    scoring = str(identity.get("scoring"))
+    _check_analysis(scoring, n_boot, confidence)
+    if identity.get("items_sha256") != items.sha256():
+        raise AnalysisError(
+            "these are not the items the sweep scored (sha256 differs)", source=run_dir
+        )
+    records = folder.done
+    base = Cell(BASELINE, 0.0, 0)
+    noisy = sorted(
+        (
+            Cell(r["target"], float(r["sigma"]), int(r["seed"]))
+            for r in records.values()
+            if r["target"] != BASELINE
+        ),
+        key=lambda c: (c.target, c.seed, c.sigma),
+    )
+    if base.key not in records or not noisy:
+        raise AnalysisError(
+            "the folder holds no baseline cell or no noisy cell yet", source=run_dir
+        )
+    return _result(
+        items,
+        [base, *noisy],
+        records,
+        targets=sorted({c.target for c in noisy}),
+        scoring=scoring,
+        n_boot=int(n_boot),
+        confidence=float(confidence),
+        seed=int(seed),
+        model=folder.about.get("model", {}),
+        inputs=folder.about.get("inputs", {}),
+        verify_restore=None,
     )
 
 
@@ -324,7 +403,15 @@ def _run(
 ) -> dict[str, dict[str, Any]]:
     from evalgap.models import LanguageModel
 
-    folder = RunFolder(run_dir, _identity(spec, items, scoring)) if run_dir is not None else None
+    folder = (
+        RunFolder(
+            run_dir,
+            _identity(spec, items, scoring),
+            {"model": _model_settings(spec), "inputs": spec.input_sha256()},
+        )
+        if run_dir is not None
+        else None
+    )
     done: dict[str, dict[str, Any]] = dict(folder.done) if folder else {}
     todo = [c for c in cells if c.key not in done]
     total, already = len(cells), len(cells) - len(todo)
@@ -356,40 +443,99 @@ def _run(
 
 
 def _bits(record: Mapping[str, Any], scoring: str, n: int) -> np.ndarray:
-    s = record["correct_choice" if scoring == "choices" else "correct_greedy"]
+    s = record.get("correct_choice" if scoring == "choices" else "correct_greedy")
     if not isinstance(s, str) or len(s) != n:
         raise AnalysisError(
             f"a stored cell does not hold {n} {scoring} results",
             source="noise sweep",
-            where=f"cell {record['key']}",
+            where=f"cell {record.get('key')}",
         )
     return np.frombuffer(s.encode("ascii"), dtype=np.uint8) == ord("1")
 
 
+def _model_settings(spec: Any) -> dict[str, Any]:
+    """The model's settings without machine-specific paths."""
+    out = {
+        k: v for k, v in spec.to_dict().items() if k not in ("source", "adapter", "cache", "device")
+    }
+    out["source"] = spec.gguf_file or Path(spec.source).name
+    out["adapter"] = None if spec.adapter is None else Path(spec.adapter).name
+    return out
+
+
+def _target_rows(
+    target: str,
+    target_cells: list[Cell],
+    base: np.ndarray,
+    noisy: np.ndarray,
+    *,
+    n_boot: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    seed_of = np.array([c.seed for c in target_cells], dtype=np.int64)
+    seeds = sorted(set(seed_of.tolist()))
+    st = phi_stats(base, noisy, seed_of, n_boot=n_boot, confidence=confidence, rng=rng)
+    best = target_cells[st.best_cell]
+    row = {
+        "target": target,
+        "estimate": st.phi,
+        "ci_low": st.ci_low,
+        "ci_high": st.ci_high,
+        "p_value": st.p_value,
+        "n": int(base.size),
+        "baseline_accuracy": st.baseline,
+        "best_accuracy": st.best,
+        "best_sigma": best.sigma,
+        "best_seed": best.seed,
+        "gain": st.gain,
+        "gain_ci_low": st.gain_ci_low,
+        "gain_ci_high": st.gain_ci_high,
+        "seed_phi_min": float(np.min(st.seed_phi)),
+        "seed_phi_median": float(np.median(st.seed_phi)),
+        "seed_phi_max": float(np.max(st.seed_phi)),
+        "seed_phi_sd": float(np.std(st.seed_phi, ddof=1)) if len(seeds) > 1 else float("nan"),
+        "n_cells": len(target_cells),
+        "n_seeds": len(seeds),
+        "verdict": verdict_of(st, 1.0 - confidence),
+    }
+    acc = noisy.mean(axis=1)
+    per_seed = []
+    for k, s in enumerate(seeds):
+        sel = np.flatnonzero(seed_of == s)
+        i = sel[int(np.argmax(acc[sel]))]
+        per_seed.append(
+            {
+                "target": target,
+                "seed": s,
+                "best_sigma": target_cells[i].sigma,
+                "best_accuracy": float(acc[i]),
+                "phi": float(st.seed_phi[k]),
+            }
+        )
+    return row, per_seed
+
+
 def _result(
-    spec: Any,
     items: SweepItems,
     cells: list[Cell],
     records: Mapping[str, Mapping[str, Any]],
     *,
-    scoring: str,
-    sigmas: list[float],
-    seeds: list[int],
     targets: list[str],
+    scoring: str,
     n_boot: int,
     confidence: float,
     seed: int,
-    verify_restore: bool,
+    model: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    verify_restore: bool | None,
 ) -> NoiseSweepResult:
     n = len(items)
     correct = np.stack([_bits(records[c.key], scoring, n) for c in cells])
-    base = correct[0]
     cell_rows = pd.DataFrame(
         {
             "target": [c.target for c in cells],
-            "sigma": np.array(
-                [c.sigma if c.target != BASELINE else 0.0 for c in cells], dtype=float
-            ),
+            "sigma": np.array([c.sigma for c in cells], dtype=float),
             "seed": np.array([c.seed for c in cells], dtype=np.int64),
             "accuracy": correct.mean(axis=1),
             "n": np.full(len(cells), n, dtype=np.int64),
@@ -399,66 +545,27 @@ def _result(
     )
     rng = np.random.default_rng(seed)
     rows, seed_rows = [], []
-    alpha = 1.0 - confidence
     for target in targets:
         mask = np.array([c.target == target for c in cells])
-        target_cells = [c for c in cells if c.target == target]
-        seed_of = np.array([c.seed for c in target_cells], dtype=np.int64)
-        st = phi_stats(base, correct[mask], seed_of, n_boot=n_boot, confidence=confidence, rng=rng)
-        best = target_cells[st.best_cell]
-        rows.append(
-            {
-                "target": target,
-                "estimate": st.phi,
-                "ci_low": st.ci_low,
-                "ci_high": st.ci_high,
-                "p_value": st.p_value,
-                "n": n,
-                "baseline_accuracy": st.baseline,
-                "best_accuracy": st.best,
-                "best_sigma": best.sigma,
-                "best_seed": best.seed,
-                "gain": st.gain,
-                "gain_ci_low": st.gain_ci_low,
-                "gain_ci_high": st.gain_ci_high,
-                "seed_phi_min": float(np.min(st.seed_phi)),
-                "seed_phi_median": float(np.median(st.seed_phi)),
-                "seed_phi_max": float(np.max(st.seed_phi)),
-                "seed_phi_sd": float(np.std(st.seed_phi, ddof=1))
-                if len(seeds) > 1
-                else float("nan"),
-                "n_cells": int(mask.sum()),
-                "n_seeds": len(seeds),
-                "verdict": verdict_of(st, alpha),
-            }
+        row, per_seed = _target_rows(
+            target,
+            [c for c in cells if c.target == target],
+            correct[0],
+            correct[mask],
+            n_boot=n_boot,
+            confidence=confidence,
+            rng=rng,
         )
-        acc = correct[mask].mean(axis=1)
-        for s in seeds:
-            sel = np.flatnonzero(seed_of == s)
-            k = sel[int(np.argmax(acc[sel]))]
-            seed_rows.append(
-                {
-                    "target": target,
-                    "seed": s,
-                    "best_sigma": target_cells[k].sigma,
-                    "best_accuracy": float(acc[k]),
-                    "phi": float(st.seed_phi[seeds.index(s)]),
-                }
-            )
+        rows.append(row)
+        seed_rows += per_seed
     table = pd.DataFrame(rows)
     table["q_value"], table["q_value_by"] = qvalues(table["p_value"].to_numpy())
-    table = table[_SUMMARY_COLUMNS]
+    noisy = [c for c in cells if c.target != BASELINE]
     settings = {
-        "model": {
-            k: v
-            for k, v in spec.to_dict().items()
-            if k not in ("source", "adapter", "cache", "device")
-        }
-        | {"source": Path(spec.source).name if spec.gguf_file is None else spec.gguf_file}
-        | {"adapter": None if spec.adapter is None else Path(spec.adapter).name},
+        "model": dict(model),
         "n_items": n,
-        "sigmas": sigmas,
-        "seeds": seeds,
+        "sigmas": sorted({c.sigma for c in noisy}),
+        "seeds": sorted({c.seed for c in noisy}),
         "targets": targets,
         "scoring": scoring,
         "n_boot": n_boot,
@@ -469,11 +576,10 @@ def _result(
         "at ceiling when the baseline accuracy is 1",
         "verify_restore": verify_restore,
     }
-    inputs = dict(spec.input_sha256()) | {"items": items.sha256()}
     return NoiseSweepResult(
         settings=settings,
-        provenance=Provenance(inputs=inputs, seed=seed),
-        table=table,
+        provenance=Provenance(inputs=dict(inputs) | {"items": items.sha256()}, seed=seed),
+        table=table[_SUMMARY_COLUMNS],
         cells=cell_rows,
         seeds=pd.DataFrame(
             seed_rows, columns=["target", "seed", "best_sigma", "best_accuracy", "phi"]
