@@ -11,13 +11,19 @@ from real_model import SAMPLE_TEXTS
 from evalgap.errors import EvalgapError
 from evalgap.models import ModelSpec, load_model, load_spec, smollm2_path
 
+# Same weights and tokens; transformers before 5 may pick another attention kernel for a
+# GGUF-loaded model than for a folder, which moves float32 sums in the 6th decimal.
+SAME_MODEL_ATOL = 1e-5
+
 
 def test_cache_is_the_gguf_model_bit_for_bit(real_lm) -> None:
     lm, facts, _ = real_lm
     assert lm.weights_fingerprint() == facts["fingerprint"]
     assert {t: lm.encode(t) for t in SAMPLE_TEXTS} == facts["ids"]
     got = lm.loglikelihood([("The capital of France is", " Paris")])
-    assert got.equals(facts["loglikelihood"])
+    want = facts["loglikelihood"]
+    assert got["is_greedy"].equals(want["is_greedy"])
+    assert abs(got["loglikelihood"].iloc[0] - want["loglikelihood"].iloc[0]) <= SAME_MODEL_ATOL
 
 
 def test_second_load_reads_the_cache_and_spec_reloads(lm, model_cache: Path) -> None:
