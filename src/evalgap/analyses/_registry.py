@@ -30,6 +30,8 @@ RESULT_TYPES: dict[str, str] = {
         "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
     ),
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
+    "probe": "evalgap.analyses.probes._probe:ProbeResult",
+    "inflation-likelihood": "evalgap.analyses.inflation._likelihood:LikelihoodResult",
 }
 
 

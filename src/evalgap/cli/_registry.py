@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "evalgap.cli._claim",
         "one safety claim, all the evidence: the claim card for MODEL on a benchmark",
     ),
+    "probe": (
+        "evalgap.cli._probe",
+        "do activation probes flag prompts a model treats differently? (with controls)",
+    ),
     "report": (
         "evalgap.cli._report",
         "one self-contained HTML report: an audit, and/or saved results of any analyses",

@@ -2,11 +2,20 @@
 
 Weighted ranks and correlations (a bootstrap resample is a vector of model counts, so all
 resamples go through one set of array operations), bootstrap and jackknife weights and the
-blocks a bootstrap is split into, confidence intervals, permutation p-values, multiple
-testing, the memory budget, isotonic fits, monotone smoothing splines and reliability
-coefficients.
+blocks a bootstrap is split into, confidence intervals, AUROC, permutation p-values,
+multiple testing, the memory budget, isotonic fits, monotone smoothing splines and
+reliability coefficients.
 """
 
+from evalgap.stats._auroc import (
+    AurocInterval,
+    auroc,
+    auroc_interval,
+    auroc_jackknife,
+    auroc_pvalue,
+    auroc_resampled,
+    stratified_bootstrap_weights,
+)
 from evalgap.stats._budget import (
     MemoryPlan,
     audit_memory,
@@ -61,6 +70,7 @@ __all__ = [
     "CORRELATION_METHODS",
     "GCV_GAMMA",
     "RESAMPLE_BLOCK",
+    "AurocInterval",
     "CIMethod",
     "CorrelationMethod",
     "CorrelationPlan",
@@ -73,6 +83,11 @@ __all__ = [
     "SpearmanPlan",
     "SplineFits",
     "audit_memory",
+    "auroc",
+    "auroc_interval",
+    "auroc_jackknife",
+    "auroc_pvalue",
+    "auroc_resampled",
     "availability",
     "available_memory",
     "bh_qvalues",
@@ -98,6 +113,7 @@ __all__ = [
     "slopes",
     "smoothing_splines",
     "split_half",
+    "stratified_bootstrap_weights",
     "weighted_midranks",
     "weighted_pearson",
 ]

@@ -29,6 +29,8 @@ SECTIONS: dict[str, str] = {
     "inflation-holdout": ".inflation",
     "inflation-indistinguishable": ".inflation",
     "sandbag-panel": ".sandbag_panel",
+    "probe": ".probe",
+    "inflation-likelihood": ".inflation_likelihood",
 }
 
 
