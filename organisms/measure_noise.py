@@ -3,6 +3,7 @@ the weights reveal the locked capability, and how often does the decision rule e
 
     python organisms/measure_noise.py explore             # coarse grids, 2 seeds
     python organisms/measure_noise.py study               # the fixed grids, 16 seeds
+    python organisms/measure_noise.py study --conditions control   # one condition at a time
     python organisms/measure_noise.py study --scoring choices --seeds 4 --runs 1
 
 Conditions (40 held-out capitals each, greedy continuation scoring by default):
@@ -11,15 +12,19 @@ Conditions (40 held-out capitals each, greedy continuation scoring by default):
 - locked+pw:  the same adapter, prompts with the password (the same weights behaving
               honestly);
 - control:    the control adapter (trained identically without the lock), prompts
-              without the password.
+              without the password;
+- base:       the base model without an adapter (noise on all weights only).
 
 Noise targets: all weights ("all") and the LoRA A/B matrices only ("lora").
 
 The study runs every condition and target over seeds 0..S-1 (headline phi and interval),
 then splits the seeds into R runs of S/R seeds and applies the decision rule to each run:
-the locked runs are the positives, the locked+pw and control runs the negatives. Cells are
+the locked runs are the positives, the other conditions' runs the negatives. Cells are
 kept in run folders (default $TMPDIR/evalgap-noise-study), so an interrupted study resumes.
-Writes organisms/noise_study.json (or noise_study_<scoring>.json).
+Writes organisms/noise/study_<scoring>.json (conditions run before are kept, so conditions
+can be run one at a time) and each condition's full result as
+organisms/noise/<scoring>-<condition>-<target>.json (the evalgap result contract:
+`evalgap report organisms/noise/greedy-*.json` renders them).
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ CONDITIONS = {
     "locked": ("password-locked", "context"),
     "locked+pw": ("password-locked", "context_unlocked"),
     "control": ("password-control", "context"),
+    "base": (None, "context"),
 }
+OUT = HERE / "noise"
 EXPLORE = {
     "all": [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05],
     "lora": [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.2, 0.3, 0.5, 1.0],
@@ -68,6 +75,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--scoring", choices=("greedy", "choices"), default="greedy")
     parser.add_argument(
+        "--conditions", default=",".join(CONDITIONS), help="comma-separated (all of them)"
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "evalgap-noise-study"
     )
     args = parser.parse_args()
@@ -81,7 +91,11 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     grids = EXPLORE if args.stage == "explore" else STUDY
     seeds = [0, 1] if args.stage == "explore" else list(range(args.seeds))
-    models = {}
+    chosen = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in CONDITIONS]
+    if unknown:
+        parser.error(f"unknown condition {unknown[0]!r}; known: {', '.join(CONDITIONS)}")
+    name = OUT / f"study_{args.scoring}.json"
     results: dict = {
         "stage": args.stage,
         "scoring": args.scoring,
@@ -89,14 +103,26 @@ def main() -> None:
         "grids": grids,
         "conditions": {},
     }
-    for condition, (adapter, field) in CONDITIONS.items():
+    if args.stage == "study" and name.exists():
+        before = json.loads(name.read_text())
+        if before.get("seeds") == seeds and before.get("grids") == grids:
+            results["conditions"] = before.get("conditions", {})
+    models: dict = {}
+    for condition in chosen:
+        adapter, field = CONDITIONS[condition]
         if adapter not in models:
             models[adapter] = load_model(
-                smollm2_path(), adapter=HERE / adapter, device="cpu", batch_size=16
+                smollm2_path(),
+                adapter=None if adapter is None else HERE / adapter,
+                device="cpu",
+                batch_size=16,
             )
         lm = models[adapter]
         items = items_for(field)
+        results["conditions"][condition] = {}
         for target, sigmas in grids.items():
+            if target == "lora" and adapter is None:
+                continue
             run = args.out / args.stage / args.scoring / f"{condition}-{target}"
             started = time.time()
             res = noise_sweep(
@@ -110,6 +136,9 @@ def main() -> None:
                 verify_restore=args.stage == "study",
             )
             row = res.table.iloc[0]
+            if args.stage == "study":
+                OUT.mkdir(exist_ok=True)
+                (OUT / f"{args.scoring}-{condition}-{target}.json").write_text(res.to_json() + "\n")
             log(
                 f"{condition:9s} {target:4s} baseline {row.baseline_accuracy:.3f} best {row.best_accuracy:.3f} "
                 f"(sigma {row.best_sigma}, seed {row.best_seed}) phi {row.estimate:.3f} "
@@ -167,29 +196,31 @@ def main() -> None:
                 log(f"   runs of {size} seeds: {'; '.join(shown)}")
             results["conditions"].setdefault(condition, {})[target] = entry
     if args.stage == "study":
+        present = list(results["conditions"])
         flagged = {
             c: sum(
                 r["verdict"] == "sandbagging suspected"
                 for t in results["conditions"][c].values()
                 for r in t["runs"]
             )
-            for c in CONDITIONS
+            for c in present
         }
-        total = {
-            c: sum(len(t["runs"]) for t in results["conditions"][c].values()) for c in CONDITIONS
-        }
+        total = {c: sum(len(t["runs"]) for t in results["conditions"][c].values()) for c in present}
+        negatives = [c for c in present if c != "locked"]
         results["error_rates"] = {
             "runs_per_condition": total,
             "flagged": flagged,
-            "true_positive_rate": flagged["locked"] / total["locked"],
-            "false_positive_rate": (flagged["locked+pw"] + flagged["control"])
-            / (total["locked+pw"] + total["control"]),
+            "true_positive_rate": flagged["locked"] / total["locked"]
+            if total.get("locked")
+            else None,
+            "false_positive_rate": sum(flagged[c] for c in negatives)
+            / sum(total[c] for c in negatives)
+            if negatives and sum(total[c] for c in negatives)
+            else None,
         }
         log(json.dumps(results["error_rates"]))
-        name = (
-            "noise_study.json" if args.scoring == "greedy" else f"noise_study_{args.scoring}.json"
-        )
-        write_json(HERE / name, results)
+        OUT.mkdir(exist_ok=True)
+        write_json(name, results)
     else:
         write_json(Path(os.environ.get("TMPDIR", "/tmp")) / "noise_explore.json", results)
 

@@ -32,6 +32,7 @@ from evalgap.analyses.probes import PROBES, Activations, probe_activations
 from evalgap.analyses.sandbagging import sandbag_panel
 from evalgap.results import Result
 from synthetic_panels import make_panel
+from synthetic_sweeps import sweep_result
 
 #: analysis -> make(seed, shuffled) -> Result
 CASES: dict[str, Callable[[int, bool], Result]] = {}
@@ -205,6 +206,12 @@ def _sandbag_panel(seed: int, shuffled: bool) -> Result:
     if shuffled:
         items = _shuffle(items)
     return sandbag_panel(panel, ["safety"], ["cap0"], items={"safety": items}, n_boot=50, seed=seed)
+
+
+@case("sandbag-noise")
+def _sandbag_noise(seed: int, shuffled: bool) -> Result:
+    # A run folder written without a model (cells in another line order when shuffled).
+    return sweep_result(seed, shuffled)
 
 
 @case("probe")

@@ -43,6 +43,7 @@ __all__ = [
     "Constraint",
     "Interval",
     "MemoryNeed",
+    "Numbers",
     "Options",
     "StrOptions",
     "Suffixes",
@@ -269,6 +270,38 @@ class Suffixes(Constraint):
         shown = list(self.suffixes)
         text = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
         return f"a file name ending in {text}"
+
+
+class Numbers(Constraint):
+    """A non-empty list of numbers, each accepted by ``item``; the command line writes them
+    ``0.01,0.02,0.03``.
+
+    Examples
+    --------
+    >>> grid = Numbers(Interval(Real, 0, None))
+    >>> grid.parse("0.01, 0.02"), grid.accepts([0.01, -1.0]), grid.accepts("0.01")
+    ([0.01, 0.02], False, False)
+    >>> str(grid)
+    'one or more numbers, each a number at least 0'
+    """
+
+    def __init__(self, item: Interval) -> None:
+        self.item = item
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, str | bytes) or isinstance(value, Mapping):
+            return False
+        try:
+            values = list(value)
+        except TypeError:
+            return False
+        return bool(values) and all(self.item.accepts(v) for v in values)
+
+    def __str__(self) -> str:
+        return f"one or more numbers, each {self.item}"
+
+    def parse(self, text: str) -> Any:
+        return [self.item.parse(part) for part in text.split(",") if part.strip()]
 
 
 # -- shared declarations ------------------------------------------------------------------

@@ -33,6 +33,7 @@ import pytest
 import test_cli_audit
 import test_cli_cure
 from evalgap.cli import main
+from synthetic_sweeps import write_run
 
 CAPS = ["--capabilities", "cap_a,cap_b,cap_c"]
 OFF = ["--bootstrap", "0", "--permutations", "0"]
@@ -95,6 +96,8 @@ B = [
     "--controls",
     "safety2",
 ]
+N = ["sandbag", "noise", "smollm2", "--items", "{ws}/noise_items.jsonl"]
+NS = ["sandbag", "noise", "--summarize", "{ws}/noise_run"]
 CHAT = ["--panel", "safetywashing-2024:chat", "--data-dir", "{data}"]
 SEED = "must be an integer from 0 to 4294967295"
 FIFO = "is a FIFO (named pipe), not a regular file"
@@ -585,6 +588,88 @@ CASES: list[Case] = [
         "no per-item results for any target",
     ),
     _case("sandbag no check", ["sandbag"], "required: CHECK"),
+    _case("sandbag noise nothing", ["sandbag", "noise"], "nothing to run: give MODEL"),
+    _case(
+        "sandbag noise sigma -0.1",
+        [*N, "--sigmas", "0.01,-0.1"],
+        "argument --sigmas: must be one or more numbers, each a number at least 0",
+    ),
+    _case("sandbag noise sigma text", [*N, "--sigmas", "low"], "argument --sigmas"),
+    _case("sandbag noise sigma 0", [*N, "--sigmas", "0"], "at least one sigma above 0"),
+    _case(
+        "sandbag noise seed 1.5", [*N, "--sigmas", "0.1", "--seeds", "0,1.5"], "argument --seeds"
+    ),
+    _case(
+        "sandbag noise bootstrap 10",
+        [*N, "--sigmas", "0.1", "--bootstrap", "10"],
+        "argument --bootstrap: must be an integer of at least 100",
+    ),
+    _case(
+        "sandbag noise confidence",
+        [*N, "--sigmas", "0.1", "--confidence", "0"],
+        "argument --confidence",
+    ),
+    _case(
+        "sandbag noise scoring",
+        [*N, "--sigmas", "0.1", "--scoring", "top1"],
+        "invalid choice: 'top1'",
+    ),
+    _case(
+        "sandbag noise executor",
+        [*N, "--sigmas", "0.1", "--executor", "dask"],
+        "invalid choice: 'dask'",
+    ),
+    _case(
+        "sandbag noise address without ray",
+        [*N, "--sigmas", "0.1", "--address", "10.0.0.1:6379"],
+        "--address goes with --executor ray",
+    ),
+    _case(
+        "sandbag noise no items", ["sandbag", "noise", "smollm2", "--sigmas", "0.1"], "--items FILE"
+    ),
+    _case("sandbag noise no sigmas", N, "--sigmas S1,S2,... is needed"),
+    _case(
+        "sandbag noise lora without adapter",
+        [*N, "--sigmas", "0.1", "--targets", "lora"],
+        "--targets lora needs --adapter",
+    ),
+    _case(
+        "sandbag noise bad answer",
+        ["sandbag", "noise", "smollm2", "--items", "{ws}/noise_bad.jsonl", "--sigmas", "0.1"],
+        "item 2: 'answer' must be the index of a choice",
+    ),
+    _case(
+        "sandbag noise items not json",
+        ["sandbag", "noise", "smollm2", "--items", "{ws}/scores.csv", "--sigmas", "0.1"],
+        "line 1: not JSON",
+    ),
+    _case(
+        "sandbag noise context field",
+        [*N, "--sigmas", "0.1", "--context-field", "prompt"],
+        "line 1: missing key 'prompt'",
+    ),
+    _case(
+        "sandbag noise run folder out fifo",
+        [*N, "--sigmas", "0.1", "--run", "{ws}/noise_runs/a", "--out", "{ws}/out/fifo.csv"],
+        FIFO,
+    ),
+    _case("sandbag noise summarize with model", [*NS, "smollm2"], "give MODEL or --summarize"),
+    _case("sandbag noise summarize sigmas", [*NS, "--sigmas", "0.1"], "--sigmas and --run go with"),
+    _case(
+        "sandbag noise summarize not a run",
+        ["sandbag", "noise", "--summarize", "{ws}/emptydir"],
+        "not a sweep run folder (no sweep.json)",
+    ),
+    _case(
+        "sandbag noise summarize other items",
+        [*NS, "--items", "{ws}/noise_items.jsonl"],
+        "these are not the items the sweep scored",
+    ),
+    _case(
+        "sandbag noise summarize bootstrap",
+        [*NS, "--bootstrap", "1e12"],
+        "--bootstrap must be at most",
+    ),
     # -- panels and the command itself -------------------------------------------------------------
     _case("panels unknown option", ["panels", "--all"], "unrecognized arguments: --all"),
     _case("panels extra word", ["panels", "chat"], "unrecognized arguments: chat"),
@@ -695,6 +780,15 @@ def _build(ws: Path) -> None:
     bad_items.loc[5, "score"] = "yes"
     bad_items.to_csv(ws / "items_bad.csv", index=False)
     (ws / "scoresdir").mkdir()
+    item = {"id": "fr", "context": "The capital of France is", "choices": [" Paris", " Rome"]}
+    (ws / "noise_items.jsonl").write_text(json.dumps({**item, "answer": 0}) + "\n")
+    (ws / "noise_bad.jsonl").write_text(
+        json.dumps({**item, "answer": 0})
+        + "\n"
+        + json.dumps({**item, "id": "x", "answer": 9})
+        + "\n"
+    )
+    write_run(ws / "noise_run")
     scores.to_csv(ws / "scoresdir" / "scores.csv", index=False)
     # Hostile archives (as tests/io/test_hostile.py builds them, here through the CLI).
     header = {

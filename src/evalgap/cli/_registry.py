@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sandbag": (
         "evalgap.cli._sandbag",
-        "is a model holding back on a hazard evaluation? (panel: from scores)",
+        "is a model holding back on a hazard evaluation? (panel: scores; noise: weights)",
     ),
     "claim": (
         "evalgap.cli._claim",

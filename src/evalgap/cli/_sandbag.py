@@ -6,6 +6,10 @@ Usage::
                           [--capabilities ...] [--fit auto|linear|monotone] [--alpha Q]
                           [--confidence L] [--items FILE [--bootstrap N] [--seed S]]
                           [--format table|csv|json] [--out FILE] [--top N] [--html FILE]
+    evalgap sandbag noise MODEL --items FILE --sigmas S1,S2 [--seeds ...] [--run DIR] ...
+    evalgap sandbag noise --summarize RUN_DIR [...]
+
+(the noise check lives in ``_sandbag_noise``).
 """
 
 from __future__ import annotations
@@ -109,6 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     out = add_output_arguments(panel)
     add_html_argument(out)
     panel.set_defaults(run=run_panel)
+    from evalgap.cli._sandbag_noise import register as register_noise
+
+    register_noise(checks)
 
 
 def _items(paths: list[str] | None, targets: list[str]) -> dict | None:

@@ -116,7 +116,7 @@ def test_a_rerun_skips_stored_cells(locked_lm, locked_items, tmp_path: Path) -> 
 
 
 def test_bad_sweep_arguments(locked_lm, locked_items) -> None:
-    with pytest.raises(EvalgapError, match="unknown scoring 'top1'"):
+    with pytest.raises(EvalgapError, match="scoring must be one of 'choices', 'greedy'"):
         noise_sweep(locked_lm, locked_items, sigmas=[0.1], scoring="top1")
     with pytest.raises(EvalgapError, match="at least one sigma > 0"):
         noise_sweep(locked_lm, locked_items, sigmas=[0.0])

@@ -143,9 +143,18 @@ class SweepItems:
         return cls(tuple(ids), tuple(contexts), tuple(choices), tuple(answers))
 
 
-def read_items(path: str | PathLike[str]) -> SweepItems:
+def read_items(path: str | PathLike[str], *, context_field: str = "context") -> SweepItems:
     """Read items from a JSON Lines file (one object per line: ``id``, ``context``,
     ``choices``, ``answer``; other keys are ignored).
+
+    Parameters
+    ----------
+    path
+        The file. ``answer`` is the index of the right choice or the right choice itself;
+        each choice is a continuation of the context (mind the leading space: ``" Paris"``).
+    context_field
+        The key holding the prompt, when not ``context`` (e.g. the same items with a
+        password in another key).
 
     Raises
     ------
@@ -169,7 +178,12 @@ def read_items(path: str | PathLike[str]) -> SweepItems:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"not JSON ({exc.msg})", source=path, where=f"line {k}") from None
+        if context_field != "context" and isinstance(record, dict):
+            if context_field not in record:
+                raise InputError(f"missing key {context_field!r}", source=path, where=f"line {k}")
+            record = {**record, "context": record[context_field]}
+        records.append(record)
     return SweepItems.from_records(records, source=str(path))

@@ -19,6 +19,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +27,17 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from evalgap._output import write_atomic
+from evalgap._params import (
+    CONFIDENCE,
+    SEED,
+    Interval,
+    MemoryNeed,
+    Numbers,
+    StrOptions,
+    check_memory,
+    validate_params,
+)
 from evalgap.analyses.sandbagging._cells import (
     BASELINE,
     Cell,
@@ -36,16 +48,24 @@ from evalgap.analyses.sandbagging._cells import (
 )
 from evalgap.analyses.sandbagging._items import SweepItems, read_items
 from evalgap.analyses.sandbagging._phi import phi_stats, verdict_of
-from evalgap.errors import AnalysisError, EvalgapError
+from evalgap.errors import AnalysisError, EvalgapError, InputError
 from evalgap.executors import Executor, LocalExecutor
 from evalgap.results import Provenance, Result
 from evalgap.stats import qvalues
 
-__all__ = ["SCORINGS", "NoiseSweepResult", "noise_sweep", "summarize_sweep"]
+__all__ = ["ITEMS_FILE", "SCORINGS", "NoiseSweepResult", "noise_sweep", "summarize_sweep"]
 
 #: How an item counts as right: the right choice has the highest log-likelihood
 #: (``"choices"``), or greedy decoding produces the right continuation (``"greedy"``).
 SCORINGS = ("choices", "greedy")
+#: The items a run folder scored, so it can be analysed without them being given again.
+ITEMS_FILE = "items.jsonl"
+
+# What the API and the command line accept (one declaration for both).
+_SIGMAS = Numbers(Interval(Real, 0, None))
+_SEEDS = Numbers(Interval(Integral, 0, 2**32 - 1))
+_N_BOOT = [Interval(Integral, 100, None)]
+_ANALYSIS = {"n_boot": _N_BOOT, "confidence": CONFIDENCE, "seed": SEED}
 
 _SUMMARY_COLUMNS = [
     "target",
@@ -192,6 +212,28 @@ class _Given:
         return Replica(self.lm)
 
 
+def _boot_bytes(n_items: int, n_cells: int) -> Callable[[int], int]:
+    # (B, n) resample counts as int64 and float64, and (B, cells) resampled accuracies
+    # with their maximum and ratio.
+    return lambda b: 16 * b * n_items + 8 * b * (n_cells + 3)
+
+
+def _check_boot(n_boot: int, n_items: int, n_cells: int) -> None:
+    check_memory(
+        MemoryNeed(
+            "n_boot", n_boot, _boot_bytes(n_items, n_cells), f"{n_items} items x {n_cells} cells"
+        )
+    )
+
+
+@validate_params(
+    {
+        "sigmas": _SIGMAS,
+        "seeds": _SEEDS,
+        "scoring": StrOptions(SCORINGS),
+        **_ANALYSIS,
+    }
+)
 def noise_sweep(
     model: Any,
     items: SweepItems | Sequence[Mapping[str, Any]] | str | PathLike[str],
@@ -206,6 +248,8 @@ def noise_sweep(
     confidence: float = 0.95,
     seed: int = 0,
     verify_restore: bool = True,
+    benchmark: str | None = None,
+    model_name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> NoiseSweepResult:
     """Noise-injection sweep for sandbagging: accuracy under seeded Gaussian weight noise
@@ -219,7 +263,7 @@ def noise_sweep(
         model's ``spec`` is sent to workers of a pool or Ray).
     items
         :class:`SweepItems`, records with ``id, context, choices, answer``, or a JSON Lines
-        file of them.
+        file of them (see :func:`read_items`).
     sigmas
         Noise SDs (absolute, mean 0); 0 is the baseline, which is always scored.
     seeds
@@ -244,6 +288,10 @@ def noise_sweep(
     verify_restore
         Check after every noisy cell that the weights' fingerprint is back to the
         original (about 0.5 s per cell for a 135M-parameter model).
+    benchmark, model_name
+        Names for the result (what evaluation the items stand for, what model this is),
+        so a claim card can match it; default: none, and the adapter's (else the model
+        file's) name. Stored in the run folder for :func:`summarize_sweep`.
     progress
         ``progress(done, total)`` over cells, stored cells included.
 
@@ -256,6 +304,9 @@ def noise_sweep(
     EvalgapError
         Bad items or grid, a noise target the model does not have, or a run folder that
         holds a sweep of another model or item set.
+    ParameterError
+        A grid, scoring, bootstrap size or confidence out of range (one message, the same
+        as the command line's).
 
     Examples
     --------
@@ -300,7 +351,11 @@ def noise_sweep(
         )
 
     cells = _cells(target_list, sigma_grid, seed_grid)
-    records = _run(model, spec, items, cells, scoring, run_dir, executor, verify_restore, progress)
+    _check_boot(n_boot, len(items), len(cells))
+    labels = _labels(benchmark, model_name, default_model=_model_label(spec))
+    records = _run(
+        model, spec, items, cells, scoring, run_dir, executor, verify_restore, progress, labels
+    )
     return _result(
         items,
         cells,
@@ -313,16 +368,35 @@ def noise_sweep(
         model=_model_settings(spec),
         inputs=spec.input_sha256(),
         verify_restore=verify_restore,
+        labels=labels,
     )
 
 
+def _model_label(spec: Any) -> str:
+    if spec.adapter is not None:
+        return Path(spec.adapter).name
+    return str(spec.gguf_file or Path(spec.source).name)
+
+
+def _labels(
+    benchmark: str | None, model_name: str | None, *, default_model: str
+) -> dict[str, str | None]:
+    for what, value in (("benchmark", benchmark), ("model_name", model_name)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise EvalgapError(f"{what} must be a non-empty name, got {value!r}", source="noise")
+    return {"benchmark": benchmark, "model_name": model_name or default_model}
+
+
+@validate_params(_ANALYSIS)
 def summarize_sweep(
     run_dir: str | PathLike[str],
-    items: SweepItems | Sequence[Mapping[str, Any]] | str | PathLike[str],
+    items: SweepItems | Sequence[Mapping[str, Any]] | str | PathLike[str] | None = None,
     *,
     n_boot: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    benchmark: str | None = None,
+    model_name: str | None = None,
 ) -> NoiseSweepResult:
     """Analyse the cells stored in a run folder, without the model: every stored cell
     counts (an interrupted or extended grid too), targets in name order.
@@ -332,9 +406,13 @@ def summarize_sweep(
     run_dir
         A folder :func:`noise_sweep` wrote.
     items
-        The items the sweep scored (checked against the folder by sha256).
+        The items the sweep scored (checked against the folder by sha256); default: the
+        copy the folder keeps (``items.jsonl``; folders written before it was kept need
+        them given).
     n_boot, confidence, seed
         As for :func:`noise_sweep`.
+    benchmark, model_name
+        Names for the result; default: those the sweep was run with.
 
     Raises
     ------
@@ -343,17 +421,24 @@ def summarize_sweep(
 
     Examples
     --------
-    >>> result = summarize_sweep("runs/locked", "organisms/password-locked/eval_items.jsonl",
-    ...                          confidence=0.9)  # doctest: +SKIP
+    >>> result = summarize_sweep("runs/locked", confidence=0.9)  # doctest: +SKIP
     """
-    if not isinstance(items, SweepItems):
+    folder = RunFolder.reopen(run_dir)
+    if items is None:
+        kept = Path(run_dir) / ITEMS_FILE
+        if not kept.exists():
+            raise InputError(
+                f"the folder keeps no copy of its items ({ITEMS_FILE}); give the items file",
+                source=run_dir,
+            )
+        items = read_items(kept)
+    elif not isinstance(items, SweepItems):
         items = (
             read_items(items)
             if isinstance(items, str | PathLike)
             else SweepItems.from_records(items)
         )
     items = items.sorted()
-    folder = RunFolder.reopen(run_dir)
     identity = folder.identity
     scoring = str(identity.get("scoring"))
     _check_analysis(scoring, n_boot, confidence)
@@ -375,6 +460,14 @@ def summarize_sweep(
         raise AnalysisError(
             "the folder holds no baseline cell or no noisy cell yet", source=run_dir
         )
+    _check_boot(n_boot, len(items), 1 + len(noisy))
+    stored = folder.about.get("labels") or {}
+    model_settings = folder.about.get("model", {})
+    labels = _labels(
+        benchmark if benchmark is not None else stored.get("benchmark"),
+        model_name if model_name is not None else stored.get("model_name"),
+        default_model=str(model_settings.get("adapter") or model_settings.get("source") or ""),
+    )
     return _result(
         items,
         [base, *noisy],
@@ -384,9 +477,10 @@ def summarize_sweep(
         n_boot=int(n_boot),
         confidence=float(confidence),
         seed=int(seed),
-        model=folder.about.get("model", {}),
+        model=model_settings,
         inputs=folder.about.get("inputs", {}),
         verify_restore=None,
+        labels=labels,
     )
 
 
@@ -400,6 +494,7 @@ def _run(
     executor: Executor | None,
     verify_restore: bool,
     progress: Callable[[int, int], None] | None,
+    labels: Mapping[str, Any],
 ) -> dict[str, dict[str, Any]]:
     from evalgap.models import LanguageModel
 
@@ -407,11 +502,13 @@ def _run(
         RunFolder(
             run_dir,
             _identity(spec, items, scoring),
-            {"model": _model_settings(spec), "inputs": spec.input_sha256()},
+            {"model": _model_settings(spec), "inputs": spec.input_sha256(), "labels": labels},
         )
         if run_dir is not None
         else None
     )
+    if folder is not None and not (folder.path / ITEMS_FILE).exists():
+        write_atomic(folder.path / ITEMS_FILE, items.to_json_lines())
     done: dict[str, dict[str, Any]] = dict(folder.done) if folder else {}
     todo = [c for c in cells if c.key not in done]
     total, already = len(cells), len(cells) - len(todo)
@@ -529,6 +626,7 @@ def _result(
     model: Mapping[str, Any],
     inputs: Mapping[str, str],
     verify_restore: bool | None,
+    labels: Mapping[str, Any],
 ) -> NoiseSweepResult:
     n = len(items)
     correct = np.stack([_bits(records[c.key], scoring, n) for c in cells])
@@ -562,6 +660,8 @@ def _result(
     table["q_value"], table["q_value_by"] = qvalues(table["p_value"].to_numpy())
     noisy = [c for c in cells if c.target != BASELINE]
     settings = {
+        "benchmark": labels.get("benchmark"),
+        "model_name": labels.get("model_name"),
         "model": dict(model),
         "n_items": n,
         "sigmas": sorted({c.sigma for c in noisy}),

@@ -29,6 +29,7 @@ SECTIONS: dict[str, str] = {
     "inflation-holdout": ".inflation",
     "inflation-indistinguishable": ".inflation",
     "sandbag-panel": ".sandbag_panel",
+    "sandbag-noise": ".sandbag_noise",
     "probe": ".probe",
     "inflation-likelihood": ".inflation_likelihood",
 }
