@@ -653,6 +653,11 @@ CASES: list[Case] = [
         [*N, "--sigmas", "0.1", "--run", "{ws}/noise_runs/a", "--out", "{ws}/out/fifo.csv"],
         FIFO,
     ),
+    _case(
+        "sandbag noise plot suffix",
+        [*NS, "--plot", "{ws}/out/curves.txt"],
+        "--plot must be a file name ending in .svg, .png or .pdf",
+    ),
     _case("sandbag noise summarize with model", [*NS, "smollm2"], "give MODEL or --summarize"),
     _case("sandbag noise summarize sigmas", [*NS, "--sigmas", "0.1"], "--sigmas and --run go with"),
     _case(

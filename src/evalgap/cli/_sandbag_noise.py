@@ -9,23 +9,26 @@ Usage::
                           [--workers N] [--address ADDR] [--benchmark NAME] [--model-name NAME]
                           [--bootstrap N] [--confidence L] [--seed S] [--no-restore-check]
                           [--format table|csv|json] [--out FILE] [--show summary|cells|seeds]
-                          [--top N] [--html FILE]
+                          [--top N] [--html FILE] [--plot FILE]
     evalgap sandbag noise --summarize RUN_DIR [--items FILE] [...analysis and output options]
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from evalgap._params import Suffixes
 from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
     add_seed_argument,
     api_option,
+    check_output,
     csv_list,
     emit,
     make_console,
@@ -45,6 +48,8 @@ _STYLE = {
     "at ceiling": "yellow",
     "not detected": "dim",
 }
+#: What ``--plot`` writes.
+PLOT_SUFFIXES = Suffixes((".svg", ".png", ".pdf"))
 #: What ``--show`` prints in table and CSV form.
 _SHOWN = {"summary": "table", "cells": "cells", "seeds": "seeds"}
 
@@ -175,6 +180,11 @@ def register(checks: argparse._SubParsersAction) -> None:
         "--show", choices=tuple(_SHOWN), default="summary", help="table/CSV rows (summary)"
     )
     add_html_argument(out)
+    out.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write accuracy by sigma (one line per seed) as .svg, .png or .pdf",
+    )
     parser.set_defaults(run=run_noise)
 
 
@@ -222,6 +232,8 @@ def run_noise(args: argparse.Namespace) -> int:
     from evalgap.analyses.sandbagging import noise_sweep, summarize_sweep
 
     fmt = output_format(args)
+    if args.plot:
+        check_output(args.plot, "--plot", PLOT_SUFFIXES)
     _check_args(args)
     items = _items(args)
     if args.summarize:
@@ -273,6 +285,13 @@ def run_noise(args: argparse.Namespace) -> int:
         text = shown.to_string(index=False)
     if args.html:
         write_html(result, args.html)
+    if args.plot:
+        from evalgap._output import write_atomic
+        from evalgap.report import render
+        from evalgap.report.sections.sandbag_noise import curve_spec
+
+        suffix = Path(args.plot).suffix.lower().lstrip(".")
+        write_atomic(args.plot, render(curve_spec(result), suffix))  # type: ignore[arg-type]
     emit(text, args.out)
     return 0
 

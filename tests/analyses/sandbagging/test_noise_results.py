@@ -99,3 +99,6 @@ def test_summarize_on_the_command_line(tmp_path: Path, capsys) -> None:
     assert main(["sandbag", "noise", "--summarize", str(run), "--bootstrap", "200", "--html", str(html), "--format", "json"]) == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["analysis"] == "sandbag-noise"
     assert "sandbag-noise-synthetic-lora-on-capitals-curves" in html.read_text()
+    plot = tmp_path / "curves.svg"
+    assert main(["sandbag", "noise", "--summarize", str(run), "--bootstrap", "200", "--plot", str(plot), "--out", str(tmp_path / "t.txt")]) == 0  # fmt: skip
+    assert plot.read_text().lstrip().startswith("<svg") and "Noise sigma" in plot.read_text()
