@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--conditions", default=",".join(CONDITIONS), help="comma-separated (all of them)"
     )
+    parser.add_argument("--targets", default="all,lora", help="noise targets (all,lora)")
     parser.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "evalgap-noise-study"
     )
@@ -89,7 +90,10 @@ def main() -> None:
     from evalgap.models import load_model, smollm2_path
 
     torch.set_num_threads(THREADS)
-    grids = EXPLORE if args.stage == "explore" else STUDY
+    wanted = [t.strip() for t in args.targets.split(",") if t.strip()]
+    grids = {
+        t: g for t, g in (EXPLORE if args.stage == "explore" else STUDY).items() if t in wanted
+    }
     seeds = [0, 1] if args.stage == "explore" else list(range(args.seeds))
     chosen = [c.strip() for c in args.conditions.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in CONDITIONS]
