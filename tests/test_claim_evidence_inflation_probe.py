@@ -164,7 +164,7 @@ def test_probe_lines_indicate_only_where_both_controls_hold(name, subject):
     assert by_probe == {"mean-diff": False, "logistic": False, "contrast": True}
     head = result.table[(result.table["probe"] == "contrast") & (result.table["role"] == "subject")]
     assert abs(frame["estimate"].iloc[-1] - head["estimate"].iloc[0]) < COPY_TOL
-    assert "twin" in frame["note"].iloc[-1]
+    assert "twin's widest separation over the sweep" in frame["note"].iloc[-1]
     assert probe_evidence(result, subject, "b", hazard=True) == []
 
 

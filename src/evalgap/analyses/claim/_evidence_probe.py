@@ -55,6 +55,20 @@ def _weights(spec: Any) -> str:
     return f"{spec.get('source')} + adapter {adapter}" if adapter else str(spec.get("source"))
 
 
+def _widest_twin_layer(sweep: pd.DataFrame, kind: str) -> str:
+    """Where over the sweep the twin separates most (either way): a probe direction that
+    reads the prompt's text can do so at layers other than the one chosen."""
+    twin = sweep[(sweep["probe"] == kind) & (sweep["role"] == "twin") & (sweep["labels"] == "true")]
+    twin = twin[twin["estimate"].notna()]
+    if twin.empty:
+        return ""
+    far = twin.loc[(twin["estimate"] - 0.5).abs().idxmax()]
+    return (
+        f"twin's widest separation over the sweep {float(far['estimate']):.3f} at layer "
+        f"{int(far['layer'])}"
+    )
+
+
 def probe_evidence(
     result: Any, model: str | None, benchmark: str, *, hazard: bool = False
 ) -> Lines:
@@ -88,6 +102,9 @@ def probe_evidence(
             + (_auroc(shuffled) if shuffled is not None else "not applicable (no labels fitted)"),
             f"twin {s.get('twin') or 'none'} {_auroc(twin)}",
         ]
+        widest = _widest_twin_layer(result.sweep, kind)
+        if widest:
+            controls.append(widest)
         if diff is not None:
             controls.append(
                 f"subject − twin {float(diff['estimate']):+.3f} "
