@@ -13,7 +13,7 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +22,7 @@ import pandas as pd
 
 from evalgap._params import (
     CONFIDENCE,
+    N_PERMUTATIONS,
     N_RESAMPLES,
     SEED,
     Interval,
@@ -338,7 +339,7 @@ def _run_one(
         "tracks_at_least": [StrOptions(STRENGTHS[1:])],
         "fit": [StrOptions(FITS)],
         "n_boot": N_RESAMPLES,
-        "n_perm": [Interval(Integral, 0, None)],
+        "n_perm": N_PERMUTATIONS,
         "confidence_level": CONFIDENCE,
         "seed": SEED,
     }

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from evalgap._params import (
     BANDS,
     CONFIDENCE,
+    N_PERMUTATIONS,
     N_RESAMPLES,
     SEED,
     Interval,
@@ -252,7 +253,7 @@ def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
         "pca": [StrOptions(PCA_MATRICES)],
         "impute_rank": [Interval(Integral, 1, None)],
         "n_boot": N_RESAMPLES,
-        "n_perm": [Interval(Integral, 0, None)],
+        "n_perm": N_PERMUTATIONS,
         "confidence_level": CONFIDENCE,
         "ci_method": [StrOptions(CI_METHODS)],
         "bands": BANDS,
