@@ -134,7 +134,9 @@ CASES: list[Case] = [
         "audit permutations 1e12", [*A, "--permutations", "1e12"], "an integer from 0 to 10000000"
     ),
     _case(
-        "audit permutations -5", [*A, "--permutations", "-5"], "must be an integer from 0 to 10000000"
+        "audit permutations -5",
+        [*A, "--permutations", "-5"],
+        "must be an integer from 0 to 10000000",
     ),
     _case("audit permutations 2.5", [*A, "--permutations", "2.5"], "argument --permutations"),
     _case(
