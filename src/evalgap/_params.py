@@ -36,6 +36,7 @@ from evalgap.errors import ParameterError
 __all__ = [
     "BANDS",
     "CONFIDENCE",
+    "N_PERMUTATIONS",
     "N_RESAMPLES",
     "SEED",
     "TOP",
@@ -312,6 +313,10 @@ SEED = [Interval(Integral, 0, 2**32 - 1)]
 #: Bootstrap resamples: 0 turns the bootstrap off; below 100 an interval is mostly noise
 #: (too few resamples for its tails). The upper bound comes from memory (resample_bytes).
 N_RESAMPLES = [Options((0,)), Interval(Integral, 100, None)]
+#: Permutations: 0 turns them off. They run in chunks, so memory does not bound them;
+#: time does. 10 million resolve p-values down to 1e-7, far below what a correction over
+#: a few hundred benchmarks needs, and take minutes on a large panel; more only burn time.
+N_PERMUTATIONS = [Interval(Integral, 0, 10**7)]
 #: Coverage of an interval.
 CONFIDENCE = [Interval(Real, 0, 1, closed="neither")]
 #: Verdict cut-offs on |rho|.

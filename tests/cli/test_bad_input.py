@@ -98,6 +98,17 @@ B = [
 ]
 N = ["sandbag", "noise", "smollm2", "--items", "{ws}/noise_items.jsonl"]
 NS = ["sandbag", "noise", "--summarize", "{ws}/noise_run"]
+# MODEL names nothing loadable: every white-box case must be refused before the load.
+P = ["probe", "{ws}/no-model", "--prompts", "{ws}/prompts.jsonl", "--out", "{ws}/out/p.json"]
+L = [
+    "inflation",
+    "likelihood",
+    "{ws}/no-model",
+    "--items",
+    "{ws}/texts.jsonl",
+    "--out",
+    "{ws}/out/l.json",
+]
 CHAT = ["--panel", "safetywashing-2024:chat", "--data-dir", "{data}"]
 SEED = "must be an integer from 0 to 4294967295"
 FIFO = "is a FIFO (named pipe), not a regular file"
@@ -123,22 +134,24 @@ CASES: list[Case] = [
     _case("audit bootstrap 1e300", [*A, "--bootstrap", "1e300"], "got 1e+300: that many"),
     _case("audit bootstrap inf", [*A, "--bootstrap", "inf"], "argument --bootstrap"),
     _case(
-        "audit permutations 1e12", [*A, "--permutations", "1e12"], "--permutations must be at most"
+        "audit permutations 1e12", [*A, "--permutations", "1e12"], "an integer from 0 to 10000000"
     ),
     _case(
-        "audit permutations -5", [*A, "--permutations", "-5"], "must be an integer of at least 0"
+        "audit permutations -5",
+        [*A, "--permutations", "-5"],
+        "must be an integer from 0 to 10000000",
     ),
     _case("audit permutations 2.5", [*A, "--permutations", "2.5"], "argument --permutations"),
     _case(
         "audit memory budget",
-        [*A, "--bootstrap", "1000"],
-        "over the 1 MiB limit (EVALGAP_MAX_MEMORY)",
+        [*A, "--bootstrap", "100000"],
+        "over the 1 MB budget (EVALGAP_MAX_MEMORY)",
         env={"EVALGAP_MAX_MEMORY": "1M"},
     ),
     _case(
         "audit bad memory budget",
         [*A, "--bootstrap", "1000"],
-        "EVALGAP_MAX_MEMORY must be a size like 8G",
+        "EVALGAP_MAX_MEMORY must be a memory size like 2GB",
         env={"EVALGAP_MAX_MEMORY": "lots"},
     ),
     _case("audit confidence 1", [*A, "--confidence", "1"], "must be a number above 0 and below 1"),
@@ -675,6 +688,70 @@ CASES: list[Case] = [
         [*NS, "--bootstrap", "1e12"],
         "--bootstrap must be at most",
     ),
+    # -- white-box commands: refused before the model is loaded (MODEL names no model) ----------
+    _case("probe seed", [*P, "--seed", "-1"], SEED),
+    _case("probe bootstrap 10", [*P, "--bootstrap", "10"], "must be an integer of at least 100"),
+    _case(
+        "probe test fraction 1",
+        [*P, "--test-fraction", "1"],
+        "argument --test-fraction: must be a number above 0 and below 1",
+    ),
+    _case("probe folds 1", [*P, "--folds", "1"], "argument --folds: must be an integer of"),
+    _case("probe C 0", [*P, "--C", "0"], "argument --C: must be a number above 0"),
+    _case("probe shuffles 0", [*P, "--shuffles", "0"], "argument --shuffles"),
+    _case("probe confidence 1", [*P, "--confidence", "1"], "argument --confidence"),
+    _case("probe ci", [*P, "--ci", "normal"], "invalid choice: 'normal'"),
+    _case("probe position", [*P, "--position", "first"], "invalid choice: 'first'"),
+    _case("probe unknown probe", [*P, "--probes", "svm"], "unknown probe 'svm'"),
+    _case("probe bad layers", [*P, "--layers", "five"], "--layers expects all"),
+    _case("probe no prompts", [*P[:2], "--out", "{ws}/out/p.json"], "no prompts"),
+    _case(
+        "probe prompts and positive",
+        [*P, "--positive", "{ws}/prompts.jsonl", "--negative", "{ws}/prompts.jsonl"],
+        "not both",
+    ),
+    _case(
+        "probe prompts missing",
+        [*P[:2], "--prompts", "{ws}/nope.jsonl", "--out", "{ws}/out/p.json"],
+        "nope.jsonl: no such file",
+    ),
+    _case(
+        "probe prompts without labels",
+        [*P[:2], "--prompts", "{ws}/texts.jsonl", "--out", "{ws}/out/p.json"],
+        "texts.jsonl: line 1: label field 'label' is missing",
+    ),
+    _case("probe plot suffix", [*P, "--plot", "{ws}/out/sweep.gif"], "--plot must end in"),
+    _case("probe plot fifo", [*P, "--plot", "{ws}/out/fifo.svg"], FIFO),
+    _case("probe out fifo", [*P[:-1], "{ws}/out/fifo.csv"], FIFO),
+    _case("probe no model", ["probe"], "required: MODEL"),
+    _case("likelihood k 0", [*L, "--k", "0"], "argument --k: must be a number above 0"),
+    _case("likelihood shards 1", [*L, "--shards", "1"], "must be an integer of at least 2"),
+    _case("likelihood permutations 0", [*L, "--permutations", "0"], "argument --permutations"),
+    _case("likelihood bootstrap 50", [*L, "--bootstrap", "50"], "argument --bootstrap"),
+    _case("likelihood alpha 1", [*L, "--alpha", "1"], "argument --alpha"),
+    _case("likelihood seed", [*L, "--seed", "-1"], SEED),
+    _case("likelihood ci", [*L, "--ci", "normal"], "invalid choice: 'normal'"),
+    _case("likelihood methods", [*L, "--methods", "min-k%,bleu"], "argument --methods"),
+    _case("likelihood methods none and", [*L, "--methods", "none,zlib"], "cannot be combined"),
+    _case("likelihood subsets", [*L, "--exchangeability", "half"], "argument --exchangeability"),
+    _case("likelihood no items", L[:3], "required: --items"),
+    _case(
+        "likelihood items missing",
+        [*L[:3], "--items", "{ws}/nope.jsonl", "--out", "{ws}/out/l.json"],
+        "nope.jsonl: no such file",
+    ),
+    _case(
+        "likelihood empty item",
+        [*L[:3], "--items", "{ws}/items_empty.jsonl", "--out", "{ws}/out/l.json"],
+        "line 2",
+    ),
+    _case(
+        "likelihood member field absent",
+        [*L, "--member-field", "member"],
+        "label field 'member' is missing",
+    ),
+    _case("likelihood out fifo", [*L[:-1], "{ws}/out/fifo.csv"], FIFO),
+    _case("inflation no test", ["inflation"], "required: TEST"),
     # -- panels and the command itself -------------------------------------------------------------
     _case("panels unknown option", ["panels", "--all"], "unrecognized arguments: --all"),
     _case("panels extra word", ["panels", "chat"], "unrecognized arguments: chat"),
@@ -821,11 +898,22 @@ def _build(ws: Path) -> None:
     pd.DataFrame({"model": CHAT_MODELS[:3], "mine": [0.1, 0.5, 0.3]}).to_csv(
         ws / "user_few.csv", index=False
     )
+    # Prompts and items for the white-box commands.
+    (ws / "prompts.jsonl").write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "text": f"q {i}", "label": i % 2}) + "\n" for i in range(8)
+        )
+    )
+    (ws / "texts.jsonl").write_text(
+        "".join(json.dumps({"id": f"t{i}", "text": f"item {i}"}) + "\n" for i in range(8))
+    )
+    (ws / "items_empty.jsonl").write_text('{"text": "a b c"}\n{"text": ""}\n')
     # Output targets that are not regular files.
     out = ws / "out"
     out.mkdir()
     os.mkfifo(out / "fifo.csv")
     os.mkfifo(out / "fifo.html")
+    os.mkfifo(out / "fifo.svg")
     (out / "dir.csv").mkdir()
     (out / "dir.html").mkdir()
     (out / "file.txt").write_text("not a folder\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from real_model import skip_reason, smollm2
 
 
@@ -33,9 +34,8 @@ def model_cache(real_lm: tuple[Any, dict[str, Any], Path]) -> Path:
 @pytest.fixture(scope="session")
 def adapter_lm(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """SmolLM2 with a random LoRA adapter (q_proj, v_proj, r=2)."""
-    from real_model import random_adapter
-
     from evalgap.models import load_model, smollm2_path
+    from real_model import random_adapter
 
     folder = random_adapter(tmp_path_factory.mktemp("adapter"), model_cache)
     return load_model(smollm2_path(), adapter=folder, cache=model_cache, batch_size=8)

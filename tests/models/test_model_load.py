@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from real_model import SAMPLE_TEXTS
 
 from evalgap.errors import EvalgapError
 from evalgap.models import ModelSpec, load_model, load_spec, smollm2_path
+from real_model import SAMPLE_TEXTS
 
 # Same weights and tokens; transformers before 5 may pick another attention kernel for a
 # GGUF-loaded model than for a folder, which moves float32 sums in the 6th decimal.

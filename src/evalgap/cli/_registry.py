@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "inflation": (
         "evalgap.cli._inflation",
-        "is a score inflated by contamination: reference models, holdout gaps, holdout checks",
+        "is a score inflated by contamination: reference models, holdouts, likelihood tests",
     ),
     "sandbag": (
         "evalgap.cli._sandbag",

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from evalgap.cli._claim import add_ledger_argument
+from evalgap.cli._common import api_option
 from evalgap.cli._registry import help_of
 from evalgap.ledger._policy import load_policy
 from evalgap.ledger._store import DEFAULT_LEDGER, Ledger
@@ -44,11 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     loop = parser.add_argument_group("polling")
     loop.add_argument(
-        "--interval", metavar="S", type=float, default=5.0, help="seconds between polls (5)"
+        "--interval",
+        metavar="S",
+        **api_option(watch, "interval"),
+        default=5.0,
+        help="seconds between polls (default: 5)",
     )
     stop = loop.add_mutually_exclusive_group()
     stop.add_argument("--once", action="store_true", help="process the folder now and stop")
-    stop.add_argument("--max-cycles", metavar="N", type=int, help="stop after N polls")
+    stop.add_argument(
+        "--max-cycles", metavar="N", **api_option(watch, "max_cycles"), help="stop after N polls"
+    )
     parser.set_defaults(run=run)
 
 

@@ -14,9 +14,11 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from numbers import Integral, Real
 from os import PathLike
 from pathlib import Path
 
+from evalgap._params import Interval, validate_params
 from evalgap.errors import EvalgapError, InputError
 from evalgap.ledger._gate import GateOutcome, claim_cards, collect, evaluate
 from evalgap.ledger._policy import Policy
@@ -116,6 +118,12 @@ def _process(
     return cycle
 
 
+@validate_params(
+    {
+        "interval": [Interval(Real, 0, 24 * 3600)],
+        "max_cycles": [Interval(Integral, 1, None), None],
+    }
+)
 def watch(
     folder: str | PathLike[str],
     policy: Policy,
@@ -167,8 +175,6 @@ def watch(
     root = Path(folder)
     if not root.is_dir():
         raise InputError("no such folder", source=root, where="watch")
-    if interval < 0:
-        raise InputError(f"interval must be 0 or more, got {interval}", source="watch")
     store = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
     cycles: list[Cycle] = []
     processed: Snapshot | None = None

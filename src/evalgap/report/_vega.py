@@ -10,7 +10,7 @@ from typing import Any
 
 from evalgap.results._verdict import level_of
 
-__all__ = ["CONFIG", "LEVEL_COLORS", "SCHEMA", "spec", "verdict_level"]
+__all__ = ["CONFIG", "LEVEL_COLORS", "SCHEMA", "interval_dots", "spec", "verdict_level"]
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 
@@ -49,3 +49,48 @@ def verdict_level(verdict: str) -> str:
     """
     level = level_of(verdict)
     return level if level in LEVEL_COLORS else "n/a"
+
+
+def interval_dots(
+    rows: list[dict[str, Any]],
+    *,
+    description: str,
+    y: dict[str, Any],
+    value: str,
+    low: str,
+    high: str,
+    x_title: str,
+    color: dict[str, Any],
+    tooltip: list[dict[str, Any]],
+    size: int = 36,
+    step: int = 12,
+) -> dict[str, Any]:
+    """One row per item: a dot at ``value`` on an interval rule from ``low`` to ``high``,
+    beside a rule at zero (the forest plots of the per-model sections)."""
+    return spec(
+        description=description,
+        data={"values": rows},
+        width=380,
+        height={"step": step},
+        layer=[
+            {"mark": {"type": "rule", "color": "#9aa0a6"}, "encoding": {"x": {"datum": 0}}},
+            {
+                "mark": {"type": "rule", "strokeWidth": 2, "opacity": 0.55},
+                "encoding": {
+                    "y": y,
+                    "x": {"field": low, "type": "quantitative"},
+                    "x2": {"field": high},
+                    "color": color,
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": size},
+                "encoding": {
+                    "y": y,
+                    "x": {"field": value, "type": "quantitative", "title": x_title},
+                    "color": color,
+                    "tooltip": tooltip,
+                },
+            },
+        ],
+    )

@@ -15,9 +15,7 @@ import torch
 from evalgap.analyses.inflation._exchangeability import exchangeability_test
 from evalgap.analyses.inflation._likelihood import inflation_likelihood, likelihood_result
 from evalgap.analyses.inflation._membership import score_texts
-from evalgap.cli import _Parser
-from evalgap.cli._likelihood import register_likelihood
-from evalgap.errors import EvalgapError
+from evalgap.cli import main
 
 # float32 forward pass against float64 log-softmax of the same logits.
 REFERENCE_ATOL = 1e-4
@@ -121,11 +119,8 @@ def test_inflation_likelihood_runs_every_part(smollm2_lm, tmp_path):
 
 
 def _run(argv: list[str]) -> int:
-    parser = _Parser(prog="evalgap inflation")
-    sub = parser.add_subparsers(dest="check", parser_class=_Parser)
-    register_likelihood(sub)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    """``evalgap inflation ARGV`` (the command as a user runs it)."""
+    return main(["inflation", *argv])
 
 
 def test_cli_scores_items_and_keeps_state(smollm2_folder, tmp_path):
@@ -164,12 +159,12 @@ def test_cli_scores_items_and_keeps_state(smollm2_folder, tmp_path):
     assert len(list((tmp_path / "state" / "all").glob("shard-*.json"))) == 2
 
 
-def test_cli_bad_items_raise_one_line_before_any_output(smollm2_folder, tmp_path):
-    # evalgap's main turns an EvalgapError into its one line on stderr and status 2.
+def test_cli_bad_items_are_one_line_before_any_output(smollm2_folder, tmp_path, capsys):
     items = tmp_path / "items.jsonl"
     items.write_text('{"text": "a b c", "member": 1}\n{"text": "", "member": 0}\n')
     out = tmp_path / "out.json"
-    with pytest.raises(EvalgapError) as caught:
-        _run(["likelihood", str(smollm2_folder), "--items", str(items), "--out", str(out)])
-    assert "line 2" in caught.value.line() and "\n" not in caught.value.line()
+    code = _run(["likelihood", str(smollm2_folder), "--items", str(items), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "line 2" in err[0]
     assert not out.exists()

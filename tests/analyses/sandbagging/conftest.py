@@ -4,18 +4,15 @@ committed password-locked organism."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from real_model import skip_reason, smollm2
+
 REPO = Path(__file__).resolve().parents[3]
 ORGANISMS = REPO / "organisms"
-# real_model.py lives with the model tests; one module, so one load per session.
-sys.path.insert(0, str(REPO / "tests" / "models"))
-
-from real_model import skip_reason, smollm2  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,22 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
+from evalgap._params import (
+    CONFIDENCE,
+    N_PERMUTATIONS,
+    N_RESAMPLES,
+    SEED,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from evalgap.analyses._registry import load_result
 from evalgap.analyses.claim._lines import (
     QUESTIONS,
@@ -27,12 +37,12 @@ from evalgap.analyses.claim._lines import (
     lines_frame,
 )
 from evalgap.analyses.claim._registry import COVERAGE, HAZARD_AREAS, extractor_of
-from evalgap.analyses.safetywashing._adjust import adjust
+from evalgap.analyses.safetywashing._adjust import FITS, adjust
 from evalgap.analyses.safetywashing._audit import audit
 from evalgap.analyses.safetywashing._capability import MIN_MODELS
 from evalgap.analyses.sandbagging._panel import sandbag_panel
 from evalgap.data._panel import Panel
-from evalgap.errors import AnalysisError, InputError
+from evalgap.errors import AnalysisError, InputError, ParameterError
 from evalgap.results import Provenance, Result
 
 __all__ = ["ANALYSES", "ClaimResult", "Source", "claim", "gather_evidence", "not_covered"]
@@ -323,6 +333,17 @@ def _run_one(
     ]
 
 
+@validate_params(
+    {
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "tracks_at_least": [StrOptions(STRENGTHS[1:])],
+        "fit": [StrOptions(FITS)],
+        "n_boot": N_RESAMPLES,
+        "n_perm": N_PERMUTATIONS,
+        "confidence_level": CONFIDENCE,
+        "seed": SEED,
+    }
+)
 def claim(
     model: str,
     benchmark: str,
@@ -368,7 +389,7 @@ def claim(
         A safetywashing line is flagged when its interval shows at least this strength
         (``low``, ``moderate`` or ``high``).
     fit
-        The adjust fit (``auto``, ``linear``, ``monotone``). The monotone fit's p-values
+        The adjust fit (``auto``, ``linear``, ``quadratic``, ``monotone``). The monotone fit's p-values
         are conformal, at least ``1/n``: after the correction over ``n`` models a single
         model's q-value rarely falls below 0.05, so its lines are flagged less readily
         than their intervals suggest (each such line says so in its note).
@@ -393,15 +414,6 @@ def claim(
     ...                      panel="safetywashing-2024:chat", n_boot=1000)  # doctest: +SKIP
     >>> card.flagged[["question", "evidence", "q_value"]]  # doctest: +SKIP
     """
-    if not 0 < alpha < 1:
-        raise InputError(f"alpha must be between 0 and 1, got {alpha}", source="claim")
-    if tracks_at_least not in STRENGTHS[1:]:
-        raise InputError(
-            f"tracks_at_least must be one of low, moderate, high, got {tracks_at_least!r}",
-            source="claim",
-        )
-    if fit not in ("auto", "linear", "monotone"):
-        raise InputError(f"fit must be auto, linear or monotone, got {fit!r}", source="claim")
     wanted = list(dict.fromkeys(str(a) for a in analyses))
     unknown = [a for a in wanted if a not in ANALYSES]
     if unknown:
@@ -431,6 +443,8 @@ def claim(
                     name, panel, benchmark, hazards, fit, alpha, confidence_level,
                     n_boot, n_perm, seed, progress,
                 )  # fmt: skip
+            except ParameterError:
+                raise  # the user's settings are wrong for every analysis, not one
             except AnalysisError as exc:
                 not_run[name] = exc.problem
                 continue

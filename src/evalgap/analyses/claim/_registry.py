@@ -23,6 +23,15 @@ EXTRACTORS: dict[str, str] = {
     "sandbag-panel": "evalgap.analyses.claim._extractors:sandbag_panel_evidence",
     "sandbag-noise": "evalgap.analyses.claim._extractors_sandbag:sandbag_noise_evidence",
     "claim": "evalgap.analyses.claim._extractors:claim_evidence",
+    "inflation-reference": "evalgap.analyses.claim._evidence_inflation:inflation_reference_evidence",
+    "inflation-holdout": "evalgap.analyses.claim._evidence_inflation:inflation_holdout_evidence",
+    "inflation-indistinguishable": (
+        "evalgap.analyses.claim._evidence_inflation:inflation_indistinguishable_evidence"
+    ),
+    "inflation-likelihood": (
+        "evalgap.analyses.claim._evidence_inflation:inflation_likelihood_evidence"
+    ),
+    "probe": "evalgap.analyses.claim._evidence_probe:probe_evidence",
 }
 
 #: Benchmark areas read as dangerous-capability evaluations (a model might sandbag them).

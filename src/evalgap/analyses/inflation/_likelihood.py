@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from evalgap._params import CONFIDENCE, SEED, Interval, StrOptions, validate_params
 from evalgap.analyses._texts import texts_frame
 from evalgap.analyses.inflation._exchangeability import ExchangeabilityTest, exchangeability_test
 from evalgap.analyses.inflation._membership import MEMBERSHIP_METHODS, score_texts
@@ -66,6 +68,14 @@ TABLE_COLUMNS = (
     "n_permutations",
     "verdict",
 )
+#: What the statistics' parameters accept (the command line's options come from these).
+_STAT_PARAMS = {
+    "n_boot": [Interval(Integral, 100, None)],
+    "confidence_level": CONFIDENCE,
+    "ci_method": [StrOptions(CI_METHODS)],
+    "alpha": [Interval(Real, 0, 1, closed="neither")],
+    "seed": SEED,
+}
 ITEM_COLUMNS = (
     "id",
     "member",
@@ -157,6 +167,7 @@ def _membership_rows(
     return rows
 
 
+@validate_params(_STAT_PARAMS)
 def likelihood_result(
     items: pd.DataFrame,
     tests: Mapping[str, ExchangeabilityTest] | None = None,
@@ -296,6 +307,15 @@ def likelihood_result(
     )
 
 
+@validate_params(
+    {
+        **_STAT_PARAMS,
+        "k": [Interval(Real, 0, 1, closed="right")],
+        # A t-test over shards needs two; each shard is shuffled at least once.
+        "n_shards": [Interval(Integral, 2, None)],
+        "n_permutations": [Interval(Integral, 1, None)],
+    }
+)
 def inflation_likelihood(
     lm: Any,
     items: pd.DataFrame | Sequence[str],

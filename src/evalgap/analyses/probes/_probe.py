@@ -30,12 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._params import CONFIDENCE, SEED, Interval, StrOptions, validate_params
 from evalgap.analyses._texts import labels_from, texts_frame
 from evalgap.analyses.probes._activations import Activations, collect_activations
 from evalgap.analyses.probes._contrast import DEFAULT_CONTRAST_TEMPLATE, contrast_pairs
@@ -93,6 +95,20 @@ SWEEP_COLUMNS = (
 )
 
 FloatArray = NDArray[np.float64]
+
+#: What the fitting parameters accept (the command line's options come from these).
+_FIT_PARAMS = {
+    "test_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "folds": [Interval(Integral, 2, None)],
+    "c": [Interval(Real, 0, None, closed="neither")],
+    "n_shuffles": [Interval(Integral, 1, None)],
+    "n_boot": [Interval(Integral, 100, None)],
+    "confidence_level": CONFIDENCE,
+    "ci_method": [StrOptions(CI_METHODS)],
+    "seed": SEED,
+}
+#: Where a prompt's activation is read.
+POSITIONS = ("last", "mean")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -252,6 +268,7 @@ def _check(
     return chosen
 
 
+@validate_params(_FIT_PARAMS)
 def probe_activations(
     subject: Activations,
     labels: Sequence[int],
@@ -624,6 +641,7 @@ def _headline(chosen: dict[tuple[str, str], dict[str, Any]], diff: dict[str, Any
 # -- from a model -----------------------------------------------------------------------------
 
 
+@validate_params({**_FIT_PARAMS, "position": [StrOptions(POSITIONS)]})
 def probe(
     lm: Any,
     prompts: pd.DataFrame | Sequence[str],

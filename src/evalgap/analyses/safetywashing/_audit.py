@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from evalgap._params import (
     BANDS,
     CONFIDENCE,
+    N_PERMUTATIONS,
     N_RESAMPLES,
     SEED,
     Interval,
@@ -212,23 +213,33 @@ def _check_targets(
             )
 
 
-def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
-    """What the run would hold with its smallest chunks (:func:`audit_memory`), sized by
-    the whole panel, as a function of the resamples and of the permutations asked for."""
+def audit_shape(args: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """(models, benchmarks, capability benchmarks) an audit of ``args["panel"]`` would
+    hold, for the memory estimate before the call; None when the panel is not one yet
+    (the call itself then says what is wrong)."""
     panel = args["panel"]
     if not isinstance(panel, Panel):
-        return []
+        return None
     n, k = panel.scores.shape
     named = args["capabilities"]
-    p = len(named) if isinstance(named, Sized) else len(panel.default_capabilities) or k
+    return n, k, len(named) if isinstance(named, Sized) else len(panel.default_capabilities) or k
+
+
+def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
+    """What the run would hold with its smallest chunks (:func:`audit_memory`), as a
+    function of the resamples and of the permutations asked for."""
+    shape = audit_shape(args)
+    if shape is None:
+        return []
+    n, k, p = shape
     what = f"{n} models x {k} benchmarks"
-    shape = {"method": args["method"], "ci_method": args["ci_method"]}
+    how = {"method": args["method"], "ci_method": args["ci_method"]}
 
     def with_boot(b: int) -> int:
-        return audit_memory(n, k, p, b, args["n_perm"], **shape).minimum
+        return audit_memory(n, k, p, b, args["n_perm"], **how).minimum
 
     def with_perm(perm: int) -> int:
-        return audit_memory(n, k, p, args["n_boot"], perm, **shape).minimum
+        return audit_memory(n, k, p, args["n_boot"], perm, **how).minimum
 
     return [
         MemoryNeed("n_boot", args["n_boot"], with_boot, what),
@@ -242,7 +253,7 @@ def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
         "pca": [StrOptions(PCA_MATRICES)],
         "impute_rank": [Interval(Integral, 1, None)],
         "n_boot": N_RESAMPLES,
-        "n_perm": [Interval(Integral, 0, None)],
+        "n_perm": N_PERMUTATIONS,
         "confidence_level": CONFIDENCE,
         "ci_method": [StrOptions(CI_METHODS)],
         "bands": BANDS,

@@ -38,7 +38,7 @@ the equivalence test against the low band edge, put on the variant's own scale).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any, ClassVar
@@ -57,7 +57,7 @@ from evalgap._params import (
     StrOptions,
     validate_params,
 )
-from evalgap.analyses.safetywashing._audit import _check_benchmarks
+from evalgap.analyses.safetywashing._audit import _check_benchmarks, audit_shape
 from evalgap.analyses.safetywashing._capability import (
     MIN_MODELS,
     Mode,
@@ -395,16 +395,14 @@ def _evaluate(
 def _memory(args: Mapping[str, Any]) -> list[MemoryNeed]:
     """One variant's audit with its smallest chunks (:func:`audit_memory`) plus the one
     weight matrix every variant's resamples share."""
-    panel = args["panel"]
-    if not isinstance(panel, Panel):
+    shape = audit_shape(args)
+    if shape is None:
         return []
-    n, k = panel.scores.shape
-    named = args["capabilities"]
-    p = len(named) if isinstance(named, Sized) else len(panel.default_capabilities) or k
-    shape = {"method": args["method"], "ci_method": args["ci_method"]}
+    n, k, p = shape
+    how = {"method": args["method"], "ci_method": args["ci_method"]}
 
     def with_boot(b: int) -> int:
-        return audit_memory(n, k, p, b, 0, **shape).minimum + 8 * n * b
+        return audit_memory(n, k, p, b, 0, **how).minimum + 8 * n * b
 
     return [MemoryNeed("n_boot", args["n_boot"], with_boot, f"{n} models x {k} benchmarks")]
 

@@ -8,8 +8,7 @@ import pandas as pd
 
 from evalgap.report._html import chart_slot, escape, html_table
 from evalgap.report._section import Contribution, ReportSection
-from evalgap.report._vega import LEVEL_COLORS
-from evalgap.report._vega import spec as vega_spec
+from evalgap.report._vega import LEVEL_COLORS, interval_dots
 from evalgap.report.sections._common import f2, interval, number, slug, wrap
 
 if TYPE_CHECKING:
@@ -205,42 +204,24 @@ def _residual_spec(rank: pd.DataFrame, level: float) -> dict[str, Any]:
         "scale": {"domain": domain, "range": colors},
         "legend": {"title": None},
     }
-    return vega_spec(
+    return interval_dots(
+        rows,
         description="Capabilities-adjusted residual of every model, with its interval",
-        data={"values": rows},
-        width=380,
-        height={"step": 13},
-        layer=[
-            {"mark": {"type": "rule", "color": "#9aa0a6"}, "encoding": {"x": {"datum": 0}}},
-            {
-                "mark": {"type": "rule", "strokeWidth": 2, "opacity": 0.55},
-                "encoding": {
-                    "y": y,
-                    "x": {"field": "lo_plot", "type": "quantitative"},
-                    "x2": {"field": "hi_plot"},
-                    "color": color,
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 40},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "residual",
-                        "type": "quantitative",
-                        "title": f"Residual (oriented: + safer), {level:.0%} interval",
-                    },
-                    "color": color,
-                    "tooltip": [
-                        {"field": "model", "title": "Model"},
-                        {"field": "residual", "title": "Residual", "format": "+.3g"},
-                        {"field": "lo", "title": "low", "format": ".3g"},
-                        {"field": "hi", "title": "high", "format": ".3g"},
-                        {"field": "assessment", "title": "Assessment"},
-                    ],
-                },
-            },
+        y=y,
+        value="residual",
+        low="lo_plot",
+        high="hi_plot",
+        x_title=f"Residual (oriented: + safer), {level:.0%} interval",
+        color=color,
+        tooltip=[
+            {"field": "model", "title": "Model"},
+            {"field": "residual", "title": "Residual", "format": "+.3g"},
+            {"field": "lo", "title": "low", "format": ".3g"},
+            {"field": "hi", "title": "high", "format": ".3g"},
+            {"field": "assessment", "title": "Assessment"},
         ],
+        size=40,
+        step=13,
     )
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from evalgap.report._html import chart_slot, escape, html_table
 from evalgap.report._section import Contribution, ReportSection
-from evalgap.report._vega import LEVEL_COLORS
+from evalgap.report._vega import LEVEL_COLORS, interval_dots
 from evalgap.report._vega import spec as vega_spec
 from evalgap.report.sections._common import interval, number, slug, wrap
 
@@ -281,40 +281,20 @@ def _delta_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
         "scale": {"domain": ["inflation detected", "not detected"], "range": [_FLAG, _PLAIN]},
         "legend": {"title": None},
     }
-    return vega_spec(
+    return interval_dots(
+        rows,
         description="Inflation of every tested model, with its interval",
-        data={"values": rows},
-        width=380,
-        height={"step": 12},
-        layer=[
-            {"mark": {"type": "rule", "color": "#9aa0a6"}, "encoding": {"x": {"datum": 0}}},
-            {
-                "mark": {"type": "rule", "strokeWidth": 2, "opacity": 0.55},
-                "encoding": {
-                    "y": y,
-                    "x": {"field": "lo", "type": "quantitative"},
-                    "x2": {"field": "hi"},
-                    "color": color,
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 36},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "delta",
-                        "type": "quantitative",
-                        "title": f"Inflation (accuracy points), {level:.0%} interval",
-                    },
-                    "color": color,
-                    "tooltip": [
-                        {"field": "model", "title": "Model"},
-                        {"field": "delta", "title": "Inflation", "format": "+.3f"},
-                        {"field": "lo", "title": "low", "format": "+.3f"},
-                        {"field": "hi", "title": "high", "format": "+.3f"},
-                    ],
-                },
-            },
+        y=y,
+        value="delta",
+        low="lo",
+        high="hi",
+        x_title=f"Inflation (accuracy points), {level:.0%} interval",
+        color=color,
+        tooltip=[
+            {"field": "model", "title": "Model"},
+            {"field": "delta", "title": "Inflation", "format": "+.3f"},
+            {"field": "lo", "title": "low", "format": "+.3f"},
+            {"field": "hi", "title": "high", "format": "+.3f"},
         ],
     )
 
@@ -428,38 +408,18 @@ def _gap_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
         "scale": {"domain": ["inflation detected", "not detected"], "range": [_FLAG, _PLAIN]},
         "legend": {"title": None},
     }
-    return vega_spec(
+    return interval_dots(
+        rows,
         description="Public-minus-holdout gap of every model, with its interval",
-        data={"values": rows},
-        width=380,
-        height={"step": 12},
-        layer=[
-            {"mark": {"type": "rule", "color": "#9aa0a6"}, "encoding": {"x": {"datum": 0}}},
-            {
-                "mark": {"type": "rule", "strokeWidth": 2, "opacity": 0.55},
-                "encoding": {
-                    "y": y,
-                    "x": {"field": "lo", "type": "quantitative"},
-                    "x2": {"field": "hi"},
-                    "color": color,
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 36},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "gap",
-                        "type": "quantitative",
-                        "title": f"Gap (accuracy), {level:.0%} interval",
-                    },
-                    "color": color,
-                    "tooltip": [
-                        {"field": "model", "title": "Model"},
-                        {"field": "gap", "title": "Gap", "format": "+.3f"},
-                    ],
-                },
-            },
+        y=y,
+        value="gap",
+        low="lo",
+        high="hi",
+        x_title=f"Gap (accuracy), {level:.0%} interval",
+        color=color,
+        tooltip=[
+            {"field": "model", "title": "Model"},
+            {"field": "gap", "title": "Gap", "format": "+.3f"},
         ],
     )
 
