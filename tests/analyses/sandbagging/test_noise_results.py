@@ -12,7 +12,7 @@ import pytest
 
 import evalgap
 from evalgap.analyses.claim import claim
-from evalgap.analyses.claim._extractors_sandbag import sandbag_noise_evidence
+from evalgap.analyses.claim._evidence_sandbag import sandbag_noise_evidence
 from evalgap.analyses.claim._registry import extractor_of
 from evalgap.analyses.sandbagging import summarize_sweep
 from evalgap.cli import main

@@ -21,7 +21,7 @@ EXTRACTORS: dict[str, str] = {
     "audit": "evalgap.analyses.claim._extractors:audit_evidence",
     "adjust": "evalgap.analyses.claim._extractors:adjust_evidence",
     "sandbag-panel": "evalgap.analyses.claim._extractors:sandbag_panel_evidence",
-    "sandbag-noise": "evalgap.analyses.claim._extractors_sandbag:sandbag_noise_evidence",
+    "sandbag-noise": "evalgap.analyses.claim._evidence_sandbag:sandbag_noise_evidence",
     "claim": "evalgap.analyses.claim._extractors:claim_evidence",
     "inflation-reference": "evalgap.analyses.claim._evidence_inflation:inflation_reference_evidence",
     "inflation-holdout": "evalgap.analyses.claim._evidence_inflation:inflation_holdout_evidence",
