@@ -752,6 +752,16 @@ CASES: list[Case] = [
     ),
     _case("likelihood out fifo", [*L[:-1], "{ws}/out/fifo.csv"], FIFO),
     _case("inflation no test", ["inflation"], "required: TEST"),
+    # the contamination tests from scores: options read the analyses' own constraints
+    _case("inflation reference bootstrap 5", "inflation reference --bootstrap 5", "from 100 to"),
+    _case("inflation reference seed -1", "inflation reference --seed -1", "argument --seed"),
+    _case("inflation reference alpha 2", "inflation reference --alpha 2", "argument --alpha"),
+    _case("inflation reference chance 1", "inflation reference --chance 1", "argument --chance"),
+    _case("inflation reference margin nan", "inflation reference --margin nan", "--margin"),
+    _case("inflation holdout confidence 1", "inflation holdout --confidence 1", "--confidence"),
+    _case("inflation holdout permutations -1", "inflation holdout --permutations -1", "0 to"),
+    _case("inflation holdout method", "inflation holdout --method cubic", "invalid choice"),
+    _case("inflation indistinguishable band 0", "inflation indistinguishable --band 0", "--band"),
     # -- panels and the command itself -------------------------------------------------------------
     _case("panels unknown option", ["panels", "--all"], "unrecognized arguments: --all"),
     _case("panels extra word", ["panels", "chat"], "unrecognized arguments: chat"),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ from evalgap.analyses.inflation._data import read_two_columns
 from evalgap.cli._common import (
     add_html_argument,
     add_output_arguments,
+    add_seed_argument,
+    api_option,
     csv_list,
     emit,
     make_console,
@@ -104,11 +107,15 @@ def _scores_argument(group: argparse._ArgumentGroup) -> None:
     )
 
 
-def _common_statistics(group: argparse._ArgumentGroup, *, permutations: bool) -> None:
+def _common_statistics(
+    group: argparse._ArgumentGroup, analysis: Callable[..., Any], *, permutations: bool
+) -> None:
+    """``--bootstrap``, ``--permutations``, ``--alpha`` and ``--seed``, checked by the
+    constraints ``analysis`` declares."""
     group.add_argument(
         "--bootstrap",
         metavar="N",
-        type=int,
+        **api_option(analysis, "n_boot"),
         default=10_000,
         help="bootstrap rounds (default: 10000)",
     )
@@ -116,7 +123,7 @@ def _common_statistics(group: argparse._ArgumentGroup, *, permutations: bool) ->
         group.add_argument(
             "--permutations",
             metavar="N",
-            type=int,
+            **api_option(analysis, "n_perm"),
             default=None,
             help="permutations for p-values (default: 10000 for holdout, 1000 for "
             "indistinguishable)",
@@ -124,12 +131,12 @@ def _common_statistics(group: argparse._ArgumentGroup, *, permutations: bool) ->
     group.add_argument(
         "--alpha",
         metavar="A",
-        type=float,
+        **api_option(analysis, "alpha"),
         default=0.05,
         help="q-value (or p-value for the holdout checks) below which a finding is reported "
         "(default: 0.05)",
     )
-    group.add_argument("--seed", metavar="S", type=int, default=0, help="default: 0")
+    add_seed_argument(group)
 
 
 def _output(parser: argparse.ArgumentParser) -> None:
@@ -175,26 +182,30 @@ def _register_reference(tests: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--chance",
         metavar="C",
-        type=float,
+        **api_option(reference_test, "chance"),
         help="random-guess accuracy on the benchmark (default: 0, or the ConStat table's)",
     )
     stats.add_argument(
         "--chance-reference",
         metavar="C",
-        type=float,
+        **api_option(reference_test, "chance_reference"),
         help="random-guess accuracy on the reference benchmark (default: --chance)",
     )
     stats.add_argument(
         "--margin",
         metavar="D",
-        type=float,
+        **api_option(reference_test, "margin"),
         default=0.0,
         help="inflation tested against, in accuracy (H0: delta <= D; default: 0)",
     )
     stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(reference_test, "confidence_level"),
+        default=0.95,
+        help="default: 0.95",
     )
-    _common_statistics(stats, permutations=False)
+    _common_statistics(stats, reference_test, permutations=False)
     _output(parser)
     parser.set_defaults(run=run_reference)
 
@@ -244,14 +255,18 @@ def _register_holdout(tests: argparse._SubParsersAction) -> None:
     pairing.add_argument("--unpaired", dest="paired", action="store_false")
     stats.add_argument(
         "--method",
-        choices=("spearman", "pearson", "kendall"),
+        **api_option(holdout_gap, "method"),
         default="spearman",
         help="correlation with the signal (default: spearman)",
     )
     stats.add_argument(
-        "--confidence", metavar="LEVEL", type=float, default=0.95, help="default: 0.95"
+        "--confidence",
+        metavar="LEVEL",
+        **api_option(holdout_gap, "confidence_level"),
+        default=0.95,
+        help="default: 0.95",
     )
-    _common_statistics(stats, permutations=True)
+    _common_statistics(stats, holdout_gap, permutations=True)
     _output(parser)
     parser.set_defaults(run=run_holdout)
 
@@ -296,13 +311,13 @@ def _register_indistinguishable(tests: argparse._SubParsersAction) -> None:
     stats.add_argument(
         "--band",
         metavar="B",
-        type=float,
+        **api_option(indistinguishable, "band"),
         default=0.05,
         help="difficulty parity band, in accuracy (default: 0.05)",
     )
     stats.add_argument("--no-embed", action="store_true", help="skip the embedding test")
     stats.add_argument("--no-classifier", action="store_true", help="skip the classifier test")
-    _common_statistics(stats, permutations=True)
+    _common_statistics(stats, indistinguishable, permutations=True)
     _output(parser)
     parser.set_defaults(run=run_indistinguishable)
 

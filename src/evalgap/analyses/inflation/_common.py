@@ -4,20 +4,22 @@ wording and the checks that turn bad input into one-line errors."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from evalgap.errors import AnalysisError, InputError
+from evalgap._params import Interval
+from evalgap.errors import InputError
 from evalgap.stats import qvalues
 
 __all__ = [
+    "PROBABILITY",
+    "ROUNDS",
     "Progress",
     "basic_summary",
-    "check_level",
-    "check_n_boot",
     "inflation_verdicts",
     "item_counts",
     "items_frame",
@@ -32,18 +34,12 @@ FloatArray = NDArray[np.float64]
 BLOCK = 5_000
 
 
-def check_n_boot(n_boot: int, minimum: int = 100) -> int:
-    """``n_boot`` as an int, or an AnalysisError naming the argument."""
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < minimum:
-        raise AnalysisError(f"n_boot must be an integer of at least {minimum}, got {n_boot!r}")
-    return int(n_boot)
-
-
-def check_level(value: float, name: str) -> float:
-    """A probability strictly between 0 and 1, or an AnalysisError naming it."""
-    if not 0.0 < float(value) < 1.0:
-        raise AnalysisError(f"{name} must lie strictly between 0 and 1, got {value!r}")
-    return float(value)
+#: Bootstrap rounds: at least 100 (fewer leave an interval's tails to noise). Rounds run in
+#: blocks of :data:`BLOCK`, so memory does not bound them; time does, and 10 million is far
+#: beyond what an interval needs.
+ROUNDS = [Interval(Integral, 100, 10**7)]
+#: A probability strictly between 0 and 1 (alpha, a confidence level).
+PROBABILITY = [Interval(Real, 0, 1, closed="neither")]
 
 
 def item_counts(n_items: int, n_rounds: int, rng: np.random.Generator) -> FloatArray:

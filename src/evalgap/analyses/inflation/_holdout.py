@@ -20,12 +20,13 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri
 
+from evalgap._params import CONFIDENCE, N_PERMUTATIONS, SEED, StrOptions, validate_params
 from evalgap.analyses.inflation._common import (
     BLOCK,
+    PROBABILITY,
+    ROUNDS,
     Progress,
     basic_summary,
-    check_level,
-    check_n_boot,
     inflation_verdicts,
     item_counts,
 )
@@ -213,6 +214,16 @@ def _correlation_row(
     return row
 
 
+@validate_params(
+    {
+        "method": [StrOptions(CORRELATION_METHODS)],
+        "n_boot": ROUNDS,
+        "n_perm": N_PERMUTATIONS,
+        "confidence_level": CONFIDENCE,
+        "alpha": PROBABILITY,
+        "seed": SEED,
+    }
+)
 def holdout_gap(
     data: Any,
     *,
@@ -277,13 +288,6 @@ def holdout_gap(
     >>> round(float(result.correlation["estimate"].iloc[0]), 2)
     0.96
     """
-    n_boot = check_n_boot(n_boot)
-    confidence_level = check_level(confidence_level, "confidence_level")
-    alpha = check_level(alpha, "alpha")
-    if method not in CORRELATION_METHODS:
-        raise AnalysisError(
-            f"method must be one of {', '.join(CORRELATION_METHODS)}, got {method!r}"
-        )
     rng = np.random.default_rng(seed)
     if isinstance(data, pd.DataFrame) and "gap" in data.columns:
         table, kind = _from_gaps(data, models, confidence_level, source), "gaps"

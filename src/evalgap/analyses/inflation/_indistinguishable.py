@@ -18,16 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from evalgap._params import N_PERMUTATIONS, SEED, Interval, validate_params
 from evalgap.analyses.inflation._common import (
     BLOCK,
+    PROBABILITY,
+    ROUNDS,
     Progress,
-    check_level,
-    check_n_boot,
     item_counts,
 )
 from evalgap.analyses.inflation._inputs import benchmark_scores, scores_for
@@ -203,6 +205,15 @@ def _overall(table: pd.DataFrame) -> str:
     return "no check tells the holdout from the public set" + tail
 
 
+@validate_params(
+    {
+        "band": [Interval(Real, 0, 1, closed="neither")],
+        "n_boot": ROUNDS,
+        "n_perm": N_PERMUTATIONS,
+        "alpha": PROBABILITY,
+        "seed": SEED,
+    }
+)
 def indistinguishable(
     public_texts: Sequence[str] | None = None,
     holdout_texts: Sequence[str] | None = None,
@@ -260,10 +271,6 @@ def indistinguishable(
     >>> result.table.set_index("check").loc["classifier", "verdict"]
     'no difference detected by a text classifier'
     """
-    n_boot = check_n_boot(n_boot)
-    alpha = check_level(alpha, "alpha")
-    if not 0.0 < float(band) < 1.0:
-        raise AnalysisError(f"band must lie strictly between 0 and 1, got {band!r}")
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     per_model = pd.DataFrame(columns=["model", "public", "holdout", "gap"])

@@ -26,18 +26,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from evalgap._params import CONFIDENCE, SEED, Interval, validate_params
 from evalgap.analyses.inflation._common import (
     BLOCK,
+    PROBABILITY,
+    ROUNDS,
     Progress,
     basic_summary,
-    check_level,
-    check_n_boot,
     inflation_verdicts,
     item_counts,
 )
@@ -257,6 +259,17 @@ def _block(
 # -- the test --------------------------------------------------------------------------------
 
 
+@validate_params(
+    {
+        "n_boot": ROUNDS,
+        "confidence_level": CONFIDENCE,
+        "alpha": PROBABILITY,
+        "chance": [Interval(Real, 0, 1, closed="left")],
+        "chance_reference": [Interval(Real, 0, 1, closed="left"), None],
+        "margin": [Interval(Real, -1, 1, closed="neither")],
+        "seed": SEED,
+    }
+)
 def reference_test(
     data: Any,
     *,
@@ -335,14 +348,8 @@ def reference_test(
     >>> round(float(row["estimate"]), 1), row["verdict"]
     (0.3, 'inflation detected (q < 0.05)')
     """
-    n_boot = check_n_boot(n_boot)
-    confidence_level = check_level(confidence_level, "confidence_level")
-    alpha = check_level(alpha, "alpha")
     chance = float(chance)
     chance_ref = chance if chance_reference is None else float(chance_reference)
-    for name, value in (("chance", chance), ("chance_reference", chance_ref)):
-        if not 0.0 <= value < 1.0:
-            raise AnalysisError(f"{name} must lie in [0, 1), got {value!r}")
     if benchmark == reference_benchmark:
         raise AnalysisError("benchmark and reference_benchmark must differ")
 
