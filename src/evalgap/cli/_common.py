@@ -534,6 +534,16 @@ def write_html(result: Any, path: str) -> None:
     write_report(result, path)
 
 
+def write_plot(spec: dict[str, Any], path: str) -> None:
+    """Render a Vega-Lite ``spec`` to ``path`` (``--plot``), in the format its suffix names
+    (.svg, .png or .pdf), written atomically."""
+    from evalgap._output import write_atomic
+    from evalgap.report import render
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    write_atomic(path, render(spec, suffix))  # type: ignore[arg-type]
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     """``--format``, ``--out``, ``--top``; returns the group so callers can add more."""
     out = parser.add_argument_group("output")

@@ -32,6 +32,7 @@ from evalgap.cli._common import (
     progress_bar,
     use_color,
     write_html,
+    write_plot,
 )
 from evalgap.cli._model_args import add_model_arguments, load_model_from_args, parse_layers
 from evalgap.cli._registry import help_of
@@ -325,12 +326,9 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         write_html(result, args.html)
     if args.plot:
-        from evalgap._output import write_atomic
-        from evalgap.report import render
         from evalgap.report.sections.probe import sweep_spec
 
-        suffix = Path(args.plot).suffix.lower().lstrip(".")
-        write_atomic(args.plot, render(sweep_spec(result), suffix))  # type: ignore[arg-type]
+        write_plot(sweep_spec(result), args.plot)
     emit(text, args.out)
     return 0
 

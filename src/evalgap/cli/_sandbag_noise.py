@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -36,6 +35,7 @@ from evalgap.cli._common import (
     progress_bar,
     use_color,
     write_html,
+    write_plot,
 )
 from evalgap.cli._cure import num
 from evalgap.cli._model_args import add_model_arguments, load_model_from_args
@@ -286,12 +286,9 @@ def run_noise(args: argparse.Namespace) -> int:
     if args.html:
         write_html(result, args.html)
     if args.plot:
-        from evalgap._output import write_atomic
-        from evalgap.report import render
         from evalgap.report.sections.sandbag_noise import curve_spec
 
-        suffix = Path(args.plot).suffix.lower().lstrip(".")
-        write_atomic(args.plot, render(curve_spec(result), suffix))  # type: ignore[arg-type]
+        write_plot(curve_spec(result), args.plot)
     emit(text, args.out)
     return 0
 
