@@ -1,7 +1,7 @@
 """Which analysis says what about a claim: evidence extractors by analysis name, and the
 topics a claim card must say it did not cover.
 
-An analysis that lands later adds one line to :data:`EXTRACTORS` (its extractor,
+A new analysis adds one line to :data:`EXTRACTORS` (its extractor,
 ``evidence(result, model, benchmark, *, hazard=False) -> lines``) and, if it answers a
 topic of :data:`COVERAGE`, nothing else: the topic counts as covered as soon as its
 result contributes a line.
