@@ -254,11 +254,22 @@ def _scatter_spec(result: ReferenceTestResult) -> dict[str, Any]:
     )
 
 
-def _delta_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
-    rows = [
+# -- the per-model forest plots (reference test and holdout gap) ----------------------------
+
+_DETECTION_COLOR = {
+    "field": "kind",
+    "type": "nominal",
+    "scale": {"domain": ["inflation detected", "not detected"], "range": [_FLAG, _PLAIN]},
+    "legend": {"title": None},
+}
+
+
+def _detection_rows(table: pd.DataFrame, value: str) -> list[dict[str, Any]]:
+    """One row per model: its estimate under ``value``, the interval, detected or not."""
+    return [
         {
             "model": str(r.model),
-            "delta": number(r.estimate),
+            value: number(r.estimate),
             "lo": number(r.ci_low),
             "hi": number(r.ci_high),
             "kind": "inflation detected"
@@ -266,30 +277,31 @@ def _delta_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
             else "not detected",
         }
         for r in table.itertuples()
-        if number(r.estimate) is not None
     ]
-    rows.sort(key=lambda r: -(r["delta"] or 0.0))
-    y = {
+
+
+def _model_axis(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The y axis: one band per model, in the order of ``rows``."""
+    return {
         "field": "model",
         "type": "nominal",
         "sort": [r["model"] for r in rows],
         "axis": {"title": None, "labelLimit": 260, "labelFontSize": 10},
     }
-    color = {
-        "field": "kind",
-        "type": "nominal",
-        "scale": {"domain": ["inflation detected", "not detected"], "range": [_FLAG, _PLAIN]},
-        "legend": {"title": None},
-    }
+
+
+def _delta_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
+    rows = [r for r in _detection_rows(table, "delta") if r["delta"] is not None]
+    rows.sort(key=lambda r: -(r["delta"] or 0.0))
     return interval_dots(
         rows,
         description="Inflation of every tested model, with its interval",
-        y=y,
+        y=_model_axis(rows),
         value="delta",
         low="lo",
         high="hi",
         x_title=f"Inflation (accuracy points), {level:.0%} interval",
-        color=color,
+        color=_DETECTION_COLOR,
         tooltip=[
             {"field": "model", "title": "Model"},
             {"field": "delta", "title": "Inflation", "format": "+.3f"},
@@ -384,39 +396,16 @@ def holdout_section(result: HoldoutResult) -> ReportSection:
 
 
 def _gap_spec(table: pd.DataFrame, level: float) -> dict[str, Any]:
-    rows = [
-        {
-            "model": str(r.model),
-            "gap": number(r.estimate),
-            "lo": number(r.ci_low),
-            "hi": number(r.ci_high),
-            "kind": "inflation detected"
-            if str(r.verdict).startswith(_DETECTED)
-            else "not detected",
-        }
-        for r in table.itertuples()
-    ]
-    y = {
-        "field": "model",
-        "type": "nominal",
-        "sort": [r["model"] for r in rows],
-        "axis": {"title": None, "labelLimit": 260, "labelFontSize": 10},
-    }
-    color = {
-        "field": "kind",
-        "type": "nominal",
-        "scale": {"domain": ["inflation detected", "not detected"], "range": [_FLAG, _PLAIN]},
-        "legend": {"title": None},
-    }
+    rows = _detection_rows(table, "gap")
     return interval_dots(
         rows,
         description="Public-minus-holdout gap of every model, with its interval",
-        y=y,
+        y=_model_axis(rows),
         value="gap",
         low="lo",
         high="hi",
         x_title=f"Gap (accuracy), {level:.0%} interval",
-        color=color,
+        color=_DETECTION_COLOR,
         tooltip=[
             {"field": "model", "title": "Model"},
             {"field": "gap", "title": "Gap", "format": "+.3f"},
