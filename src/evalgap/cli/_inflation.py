@@ -32,6 +32,7 @@ stderr``).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -110,8 +111,17 @@ def _scores_argument(group: argparse._ArgumentGroup) -> None:
 def _common_statistics(
     group: argparse._ArgumentGroup, analysis: Callable[..., Any], *, permutations: bool
 ) -> None:
-    """``--bootstrap``, ``--permutations``, ``--alpha`` and ``--seed``, checked by the
-    constraints ``analysis`` declares."""
+    """``--confidence`` (when ``analysis`` has intervals), ``--bootstrap``,
+    ``--permutations``, ``--alpha`` and ``--seed``, checked by the constraints ``analysis``
+    declares."""
+    if "confidence_level" in inspect.signature(analysis).parameters:
+        group.add_argument(
+            "--confidence",
+            metavar="LEVEL",
+            **api_option(analysis, "confidence_level"),
+            default=0.95,
+            help="default: 0.95",
+        )
     group.add_argument(
         "--bootstrap",
         metavar="N",
@@ -198,13 +208,6 @@ def _register_reference(tests: argparse._SubParsersAction) -> None:
         default=0.0,
         help="inflation tested against, in accuracy (H0: delta <= D; default: 0)",
     )
-    stats.add_argument(
-        "--confidence",
-        metavar="LEVEL",
-        **api_option(reference_test, "confidence_level"),
-        default=0.95,
-        help="default: 0.95",
-    )
     _common_statistics(stats, reference_test, permutations=False)
     _output(parser)
     parser.set_defaults(run=run_reference)
@@ -258,13 +261,6 @@ def _register_holdout(tests: argparse._SubParsersAction) -> None:
         **api_option(holdout_gap, "method"),
         default="spearman",
         help="correlation with the signal (default: spearman)",
-    )
-    stats.add_argument(
-        "--confidence",
-        metavar="LEVEL",
-        **api_option(holdout_gap, "confidence_level"),
-        default=0.95,
-        help="default: 0.95",
     )
     _common_statistics(stats, holdout_gap, permutations=True)
     _output(parser)
