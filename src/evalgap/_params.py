@@ -311,7 +311,8 @@ class Numbers(Constraint):
 #: in NumPy too, but one plain range is easier to state and to remember.
 SEED = [Interval(Integral, 0, 2**32 - 1)]
 #: Bootstrap resamples: 0 turns the bootstrap off; below 100 an interval is mostly noise
-#: (too few resamples for its tails). The upper bound comes from memory (resample_bytes).
+#: (too few resamples for its tails). The upper bound comes from memory: each analysis's
+#: estimate, checked against the one budget before it runs.
 N_RESAMPLES = [Options((0,)), Interval(Integral, 100, None)]
 #: Permutations: 0 turns them off. They run in chunks, so memory does not bound them;
 #: time does. 10 million resolve p-values down to 1e-7, far below what a correction over

@@ -335,8 +335,8 @@ def audit(
     progress
         Called as ``progress(done, total)`` while resampling.
     max_memory
-        Memory budget (bytes, or text such as ``"2GB"``); default half of the memory
-        available. Work is chunked to fit it, and a request that cannot fit is refused
+        Memory budget (bytes, or text such as ``"2GB"``); default ``EVALGAP_MAX_MEMORY``,
+        else half of the memory available. Work is chunked to fit it, and a request that cannot fit is refused
         before it starts, with the estimate in the message.
     executor
         Runs the bootstrap's blocks of resamples (anything with ``map(fn, tasks)``, such

@@ -463,8 +463,8 @@ def sensitivity(
     seed
         Seed for the bootstrap: the same seed gives the same output.
     max_memory
-        Memory budget (bytes, or text such as ``"2GB"``); default half of the memory
-        available. A request that cannot fit is refused before it starts.
+        Memory budget (bytes, or text such as ``"2GB"``); default ``EVALGAP_MAX_MEMORY``,
+        else half of the memory available. A request that cannot fit is refused before it starts.
 
     Returns
     -------
